@@ -1,0 +1,144 @@
+"""The embedded backend: a whole API server (store, registry, HTTPS) on its own thread and asyncio loop.
+
+A notebook cell that blocks never stalls it, and several clusters can run in one process. ``kubelab up`` runs one
+in the foreground; ``create_cluster`` (later) runs one beside the kernel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import socket
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiohttp import web
+
+from kubelab.api.resources import ResourceRegistry
+from kubelab.apiserver.bootstrap import Bootstrap
+from kubelab.apiserver.context import ServerContext
+from kubelab.apiserver.pki import ClusterPKI
+from kubelab.apiserver.registry import Registry
+from kubelab.apiserver.server import build_app
+from kubelab.clock import Clock, SystemClock
+from kubelab.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ServerConfig:
+    name: str = "local"
+    host: str = "127.0.0.1"
+    port: int = 0
+    cluster_config: Path | None = None
+    clock: Clock = field(default_factory=SystemClock)
+    seed: int | None = None  # fixes uids, generated names and allocated IPs (deterministic tests)
+    history: int = 100_000  # watch history window (events)
+
+
+class EmbeddedServer:
+    def __init__(self, config: ServerConfig | None = None) -> None:
+        self.config = config or ServerConfig()
+        self.pki = ClusterPKI.generate(clock=self.config.clock)
+        self.token = secrets.token_urlsafe(32)
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ready = threading.Event()
+        self._stopped = threading.Event()
+        self._error: BaseException | None = None
+        self._stop_future: asyncio.Future[None] | None = None
+        self.ctx: ServerContext | None = None
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"https://{self.config.host}:{self.port}"
+
+    # ------------------------------------------------------------------------------------------ lifecycle
+    def start(self, timeout: float = 30.0) -> EmbeddedServer:
+        if self._thread is not None:
+            return self
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.config.host, self.config.port))
+        sock.listen(128)
+        sock.setblocking(False)
+        self.port = sock.getsockname()[1]
+        self._thread = threading.Thread(target=self._run, args=(sock,), name=f"kubelab-{self.config.name}",
+                                        daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise TimeoutError(f"kubelab cluster {self.config.name!r} did not start within {timeout}s")
+        if self._error is not None:
+            raise RuntimeError(f"kubelab cluster {self.config.name!r} failed to start") from self._error
+        return self
+
+    def _run(self, sock: socket.socket) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._serve(sock))
+        except BaseException as e:  # report start-up failures to start()
+            self._error = e
+            log.exception("kubelab server %s stopped with an error", self.config.name)
+        finally:
+            self._ready.set()
+            self._stopped.set()
+            loop.close()
+
+    def build_context(self) -> ServerContext:
+        cfg = self.config
+        store = Store(clock=cfg.clock, history=cfg.history)
+        resources = ResourceRegistry()
+        registry = Registry(store, resources, cfg.clock, seed=cfg.seed)
+        ctx = ServerContext(store=store, resources=resources, registry=registry, clock=cfg.clock, host=cfg.host,
+                            port=self.port)
+        ctx.tokens[self.token] = ("kubernetes-admin", ["system:masters", "system:authenticated"])
+        from kubelab.apiserver.openapi import OpenAPIDocs
+
+        ctx.openapi = OpenAPIDocs(resources)
+        return ctx
+
+    async def _serve(self, sock: socket.socket) -> None:
+        ctx = self.ctx = self.build_context()
+        bootstrap = Bootstrap(ctx, self.pki.ca_cert_pem, seed=self.config.seed)
+        bootstrap.run(asyncio.get_running_loop())
+        app = build_app(ctx)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
+        await runner.setup()
+        site = web.SockSite(runner, sock, ssl_context=self.pki.server_ssl_context(), shutdown_timeout=1.0)
+        await site.start()
+        ctx.ready = True
+        self._stop_future = asyncio.get_running_loop().create_future()
+        self._ready.set()
+        try:
+            await self._stop_future
+        finally:
+            ctx.store.close()  # ends every open watch, so the runner can finish
+            await runner.cleanup()
+
+    def stop(self) -> None:
+        loop, fut = self._loop, self._stop_future
+        if loop is not None and fut is not None and not loop.is_closed():
+            def _set() -> None:
+                if not fut.done():
+                    fut.set_result(None)
+            try:
+                loop.call_soon_threadsafe(_set)
+            except RuntimeError:  # loop already closed
+                pass
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(10)
+
+    def wait(self) -> None:
+        self._stopped.wait()
+
+    def __enter__(self) -> EmbeddedServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
