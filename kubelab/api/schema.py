@@ -886,6 +886,37 @@ def _field_schema(field: ModelField, refs: set[str]) -> dict[str, Any]:
 
 _SCHEMAS: dict[str, tuple[dict[str, Any], frozenset[str]]] = {}
 
+# patchStrategy tags that are not a plain "merge" (upstream types.go); kubectl adds $retainKeys for these
+_RETAIN_KEYS = {("V1PodSpec", "volumes"): "merge,retainKeys", ("V1DeploymentSpec", "strategy"): "retainKeys"}
+
+
+def _patch_extensions(model: str) -> dict[str, dict[str, Any]]:
+    """x-kubernetes-patch-strategy/-merge-key and list-type extensions of the fields of ``model``.
+
+    kubectl computes apply patches from these (without them every list looks atomic and a re-apply would resend
+    whole lists), and server-side apply's list semantics follow the list-type markers.
+    """
+    from kubelab.api.patch.facts import LIST_FACTS
+
+    out: dict[str, dict[str, Any]] = {}
+    for (m, wire), fact in LIST_FACTS.items():
+        if m != model:
+            continue
+        ext: dict[str, Any] = {}
+        if fact.strategy:
+            ext["x-kubernetes-patch-strategy"] = _RETAIN_KEYS.get((m, wire), fact.strategy)
+            if fact.merge_key:
+                ext["x-kubernetes-patch-merge-key"] = fact.merge_key
+        list_type = fact.list_type or ("map" if fact.merge_key else "set" if fact.strategy else "atomic")
+        ext["x-kubernetes-list-type"] = list_type
+        if list_type == "map":
+            ext["x-kubernetes-list-map-keys"] = list(fact.list_keys or (fact.merge_key,))
+        out[wire] = ext
+    for (m, wire), strategy in _RETAIN_KEYS.items():
+        if m == model and wire not in out:
+            out[wire] = {"x-kubernetes-patch-strategy": strategy}
+    return out
+
 
 def model_schema(model: str) -> tuple[dict[str, Any], frozenset[str]]:
     """(component schema, referenced class/component names) of client class ``model``; cached: read only."""
@@ -897,6 +928,9 @@ def model_schema(model: str) -> tuple[dict[str, Any], frozenset[str]]:
         raise KeyError(model)
     refs: set[str] = set()
     props = {w: _field_schema(f, refs) for w, f in info.fields.items()}
+    for w, ext in _patch_extensions(model).items():
+        if w in props:
+            props[w] = {**props[w], **ext}
     schema: dict[str, Any] = {"description": info.doc, "type": "object", "properties": props}
     required = [w for w, f in info.fields.items() if f.required]
     if required:

@@ -98,7 +98,7 @@ class Bootstrap:
     def _ensure(self, rt: ResourceType, ns: str | None, obj: dict[str, Any]) -> None:
         obj = dict(obj, apiVersion=rt.api_version, kind=rt.kind)
         try:
-            self.ctx.registry.create(rt, ns, obj, WriteOptions(field_manager="kube-apiserver"))
+            self.ctx.registry.create(rt, ns, obj, WriteOptions(field_manager="kube-apiserver", system=True))
         except ApiError as e:
             if e.code != 409:
                 raise

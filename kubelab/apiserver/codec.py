@@ -45,7 +45,7 @@ def decode_body(body: bytes, content_type: str) -> dict[str, Any]:
         try:
             obj = yaml.load(body, Loader=_yaml_loader())  # noqa: S506 - safe loader
         except yaml.YAMLError as e:
-            raise bad_request(f"error converting YAML to JSON: {str(e).splitlines()[0]}") from None
+            raise bad_request(f"error converting YAML to JSON: {_yaml_problem(e)}") from None
     elif ct == PROTOBUF:
         from kubelab.api.protobuf import decode_object
 
@@ -59,6 +59,15 @@ def decode_body(body: bytes, content_type: str) -> dict[str, Any]:
             "Kind string \"json:\\\"kind,omitempty\\\"\" }"
         )
     return obj
+
+
+def _yaml_problem(e: yaml.YAMLError) -> str:
+    """Shape a PyYAML error like the Go yaml library's: 'yaml: line 3: did not find expected node content'."""
+    mark = getattr(e, "problem_mark", None)
+    problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+    if mark is not None:
+        return f"yaml: line {mark.line + 1}: {problem}"
+    return f"yaml: {problem}"
 
 
 def _json_kind(v: Any) -> str:

@@ -27,5 +27,8 @@ class ServerContext:
     log_provider: LogProvider | None = None
     openapi: Any = None  # kubelab.apiserver.openapi.OpenAPIDocs
     ready: bool = False
-    # (group, version, plural) -> the CRD's openAPIV3Schema for that version (None: no schema)
-    custom_schemas: dict[tuple[str, str, str], dict[str, Any] | None] = field(default_factory=dict)
+
+    @property
+    def custom_schemas(self) -> dict[tuple[str, str, str], dict[str, Any] | None]:
+        """(group, version, plural) -> the CRD's openAPIV3Schema for that version (None: no schema)."""
+        return self.registry.custom_schemas

@@ -92,9 +92,11 @@ def unregister_crd(ctx: ServerContext, crd: dict[str, Any]) -> None:
             ctx.store.delete(kv.key)
         except Exception:  # already gone
             pass
-    ctx.resources.remove_group_resource(group, plural)
     for key in [k for k in ctx.custom_schemas if k[0] == group and k[2] == plural]:
         del ctx.custom_schemas[key]
+        if ctx.openapi is not None:
+            ctx.openapi.set_custom_schema(group, key[1], (spec.get("names") or {}).get("kind", ""), None)
+    ctx.resources.remove_group_resource(group, plural)
 
 
 __all__ = ["crd_status", "register_crd", "unregister_crd", "resource_types", "rfc3339"]

@@ -38,6 +38,12 @@ def json_response(obj: Any, status: int = 200, content_type: str = codec.JSON,
     return resp
 
 
+def content_type(request: web.Request) -> str:
+    """The request's media type; none at all means JSON, as the API server's negotiation decides."""
+    raw = request.headers.get("Content-Type", "")
+    return raw.split(";", 1)[0].strip().lower() or codec.JSON
+
+
 def _write_options(request: web.Request, default_validation: str = "Warn") -> WriteOptions:
     q = request.query
     dry = q.getall("dryRun", [])
@@ -88,7 +94,7 @@ async def handle(request: web.Request, ctx: ServerContext, info: RequestInfo) ->
         return await _create(request, ctx, rt, ns, accept)
     if method == "PUT" and name:
         opts = _write_options(request)
-        obj = codec.decode_body(await _read_body(request), request.content_type)
+        obj = codec.decode_body(await _read_body(request), content_type(request))
         out = ctx.registry.update(rt, ns, name, obj, opts)
         return _with_warnings(_encode_one(ctx, rt, out, accept), opts)
     if method == "PATCH" and name:
@@ -138,7 +144,7 @@ async def _create(request: web.Request, ctx: ServerContext, rt: ResourceType, ns
     if "create" not in rt.verbs:
         raise errors.method_not_allowed("POST", rt.plural)
     opts = _write_options(request)
-    obj = codec.decode_body(await _read_body(request), request.content_type)
+    obj = codec.decode_body(await _read_body(request), content_type(request))
     if rt.kind == "Binding":
         return await subresources.create_binding(ctx, ns, obj)
     out = ctx.registry.create(rt, ns, obj, opts)
@@ -154,7 +160,7 @@ async def patch(request: web.Request, ctx: ServerContext, rt: ResourceType, ns: 
                 accept: Accept, subresource: str) -> web.Response:
     from kubelab.api.patch import apply_patch
 
-    ct = request.content_type
+    ct = content_type(request)
     if ct not in PATCH_TYPES:
         raise ApiError(415, "UnsupportedMediaType",
                        f"the body of the request was in an unknown format - accepted media types include: "
@@ -191,7 +197,7 @@ async def patch(request: web.Request, ctx: ServerContext, rt: ResourceType, ns: 
 def _delete_options(body: bytes, request: web.Request) -> dict[str, Any]:
     opts: dict[str, Any] = {}
     if body.strip():
-        opts = codec.decode_body(body, request.content_type or codec.JSON)
+        opts = codec.decode_body(body, content_type(request) or codec.JSON)
     q = request.query
     if "gracePeriodSeconds" in q:
         opts["gracePeriodSeconds"] = int(q["gracePeriodSeconds"])

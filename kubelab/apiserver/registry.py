@@ -11,6 +11,7 @@ authorization (every authenticated user may do everything, as system:masters).
 from __future__ import annotations
 
 import base64
+import logging
 import datetime as _dt
 import random
 import uuid
@@ -24,12 +25,14 @@ from kubelab.api import errors
 from kubelab.api.defaults import apply_defaults
 from kubelab.api.errors import ApiError, FieldError
 from kubelab.api.resources import ResourceRegistry, ResourceType
-from kubelab.api.schema import strict_error, unknown_fields
+from kubelab.api.schema import decode_error, strict_error, unknown_fields, unknown_fields_structural
 from kubelab.api.selectors import field_set, parse_field_selector, parse_label_selector
 from kubelab.api.validation import validate_create, validate_update
 from kubelab.apiserver import strategies
 from kubelab.clock import Clock, rfc3339
 from kubelab.store import KeyExists, KeyNotFound, RevisionMismatch, Store
+
+log = logging.getLogger(__name__)
 
 # name suffix alphabet of generateName (no vowels, no ambiguous characters), as upstream
 _SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
@@ -41,7 +44,10 @@ class WriteOptions:
     field_manager: str = ""
     field_validation: str = "Warn"  # Ignore | Warn | Strict
     user_agent: str = ""
-    operation: str = "Update"  # "Apply" for server-side apply: the patch itself records managedFields
+    operation: str = "Update"
+    # the API server's own writes (e.g. the kubernetes Endpoints advertising 127.0.0.1, which validation forbids
+    # to clients because a real server advertises a routable address)
+    system: bool = False  # "Apply" for server-side apply: the patch itself records managedFields
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -66,6 +72,8 @@ class Registry:
         # after a successful (non dry-run) write: (rt, stored, old or None, opts)
         self.after_write_hooks: list[Hook] = []
         self.after_delete_hooks: list[Callable[[ResourceType, dict[str, Any]], None]] = []
+        # (group, version, plural) -> a CRD's openAPIV3Schema for that version, for custom resources
+        self.custom_schemas: dict[tuple[str, str, str], dict[str, Any] | None] = {}
 
     # ---------------------------------------------------------------- reads
     def get(self, rt: ResourceType, ns: str | None, name: str) -> dict[str, Any]:
@@ -145,7 +153,8 @@ class Registry:
         apply_defaults(rt, obj)
         for hook in self.mutating_hooks:
             hook(rt, obj, None, opts)
-        self._validate(rt, validate_create(rt, obj), obj)
+        if not opts.system:
+            self._validate(rt, validate_create(rt, obj), obj)
         _record_manager(obj, None, opts, self._now_iso(), rt)
         if opts.dry_run:
             return obj
@@ -383,7 +392,14 @@ class Registry:
             meta.pop("namespace", None)
 
     def _check_fields(self, rt: ResourceType, obj: dict[str, Any], opts: WriteOptions) -> None:
-        paths = unknown_fields(rt, obj)
+        if rt.custom:
+            schema = self.custom_schemas.get((rt.group, rt.version, rt.plural))
+            paths = unknown_fields_structural(schema, obj) if schema else []
+        else:
+            err = decode_error(rt, obj)  # wrong JSON types fail decoding whatever fieldValidation says
+            if err is not None:
+                raise err
+            paths = unknown_fields(rt, obj)
         if not paths:
             return
         if opts.field_validation == "Strict":
@@ -404,8 +420,10 @@ def _record_manager(new: dict[str, Any], old: dict[str, Any] | None, opts: Write
     if opts.operation == "Apply":
         return
     try:
-        updated = record_update(old, new, opts.manager, "Update", rt.api_version, now_iso)
+        updated = record_update(old, new, opts.manager, "Update", api_version=rt.api_version, now_iso=now_iso,
+                                rt=rt)
     except Exception:  # managedFields are bookkeeping: never fail a write over them
+        log.exception("recording managedFields failed")
         return
     if updated is not new and isinstance(updated, dict):
         new["metadata"] = updated.get("metadata", new["metadata"])

@@ -145,7 +145,7 @@ async def _openapi_v3(request: web.Request) -> web.Response:
     if doc is None:
         raise _NOT_FOUND
     return web.Response(body=doc, content_type="application/json",
-                        headers={"Cache-Control": "public, immutable", "ETag": '"' + str(hash(doc)) + '"'})
+                        headers={"Cache-Control": "public, immutable", "ETag": '"' + (ctx.openapi.hash(tail) or "") + '"'})
 
 
 async def _not_found(request: web.Request) -> web.Response:

@@ -39,20 +39,20 @@ async def handle(request: web.Request, ctx: ServerContext, info: RequestInfo) ->
             return handlers._encode_one(ctx, rt, ctx.registry.get(rt, ns, name), accept)
         if method == "PUT":
             opts = handlers._write_options(request)
-            obj = codec.decode_body(await handlers._read_body(request), request.content_type)
+            obj = codec.decode_body(await handlers._read_body(request), handlers.content_type(request))
             return handlers.json_response(ctx.registry.update(rt, ns, name, obj, opts, subresource="status"))
         if method == "PATCH":
             return await handlers.patch(request, ctx, rt, ns, name, accept, "status")
     elif sub == "scale":
         return await _scale(request, ctx, rt, ns, name)
     elif sub == "binding" and method == "POST":
-        body = codec.decode_body(await handlers._read_body(request), request.content_type)
+        body = codec.decode_body(await handlers._read_body(request), handlers.content_type(request))
         body.setdefault("metadata", {}).setdefault("name", name)
         if body["metadata"]["name"] != name:
             raise errors.bad_request(f"name in URL does not match name in Binding object: {name}")
         return await create_binding(ctx, ns, body)
     elif sub == "eviction" and method == "POST":
-        body = codec.decode_body(await handlers._read_body(request), request.content_type)
+        body = codec.decode_body(await handlers._read_body(request), handlers.content_type(request))
         pod_rt = ctx.resources.lookup("", "v1", "pods")
         assert pod_rt is not None
         ctx.registry.delete(pod_rt, ns, name, body.get("deleteOptions") or {})
@@ -60,10 +60,10 @@ async def handle(request: web.Request, ctx: ServerContext, info: RequestInfo) ->
     elif sub == "log" and method == "GET":
         return await _log(request, ctx, rt, ns, name)
     elif sub == "token" and method == "POST":
-        body = codec.decode_body(await handlers._read_body(request), request.content_type)
+        body = codec.decode_body(await handlers._read_body(request), handlers.content_type(request))
         return handlers.json_response(issue_token(ctx, ns or "default", name, body), 201)
     elif sub == "finalize" and method == "PUT":
-        obj = codec.decode_body(await handlers._read_body(request), request.content_type)
+        obj = codec.decode_body(await handlers._read_body(request), handlers.content_type(request))
 
         def finalize(cur: dict[str, Any]) -> dict[str, Any]:
             new = dict(cur)
@@ -100,7 +100,7 @@ async def _scale(request: web.Request, ctx: ServerContext, rt: ResourceType, ns:
         raise errors.method_not_allowed(request.method, f"{rt.plural}/scale")
     opts = handlers._write_options(request)
     body = await handlers._read_body(request)
-    ct = request.content_type
+    ct = handlers.content_type(request)
     scale_rt = ResourceType("autoscaling", "v1", "Scale", "scale", True, model="V1Scale")
 
     def mutate(cur: dict[str, Any]) -> dict[str, Any]:
