@@ -31,7 +31,7 @@ class Cluster:
         return p
 
     def api_client(self):  # type: ignore[no-untyped-def]
-        from kubernetes import client, config
+        from kubernetes import config
 
         return config.new_client_from_config(config_file=str(self.kubeconfig), context=self.context)
 

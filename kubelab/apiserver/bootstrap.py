@@ -199,7 +199,8 @@ class Bootstrap:
             return new
 
         try:
-            reg.update_with(ns_rt, None, ns, finalize, WriteOptions(field_manager="namespace-controller"))
+            reg.update_with(ns_rt, None, ns, finalize, WriteOptions(field_manager="namespace-controller"),
+                            subresource="finalize")
         except ApiError as e:
             if e.code != 404:
                 log.warning("finalizing namespace %s: %s", ns, e.message)

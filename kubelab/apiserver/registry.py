@@ -11,8 +11,9 @@ authorization (every authenticated user may do everything, as system:masters).
 from __future__ import annotations
 
 import base64
-import logging
+import builtins
 import datetime as _dt
+import logging
 import random
 import uuid
 from collections.abc import Callable
@@ -204,6 +205,11 @@ class Registry:
             new["status"] = obj.get("status", {})
             # status writes may not change metadata or spec (the status strategy keeps the old ones)
             new["metadata"] = dict(old_meta)
+        elif subresource == "finalize":
+            # namespaces/finalize: only spec.finalizers may change (namespace strategy)
+            new = dict(old)
+            new["metadata"] = dict(old_meta)
+            new["spec"] = dict(old.get("spec") or {}, finalizers=list((obj.get("spec") or {}).get("finalizers") or []))
         else:
             new = obj
             new_meta = obj["metadata"]
@@ -221,6 +227,10 @@ class Registry:
             if not new_meta.get("generateName") and old_meta.get("generateName"):
                 new_meta["generateName"] = old_meta["generateName"]
             apply_defaults(rt, new)
+            if rt.kind == "Namespace" and not rt.group:
+                # only namespaces/finalize changes spec.finalizers; status is the namespace controller's
+                new["spec"] = dict(new.get("spec") or {}, finalizers=(old.get("spec") or {}).get("finalizers") or [])
+                new["status"] = old.get("status") or {}
             if strategies.tracks_generation(rt) and strategies.spec_changed(rt, new, old):
                 new_meta["generation"] = int(old_meta.get("generation", 1)) + 1
         for hook in self.mutating_hooks:
@@ -408,7 +418,7 @@ class Registry:
             opts.warnings.extend(f'unknown field "{p}"' for p in paths)
         prune_paths(obj, paths)
 
-    def _validate(self, rt: ResourceType, errs: list[FieldError], obj: dict[str, Any]) -> None:
+    def _validate(self, rt: ResourceType, errs: builtins.list[FieldError], obj: dict[str, Any]) -> None:
         if errs:
             raise errors.invalid(rt.kind, rt.group, obj.get("metadata", {}).get("name", ""), errs)
 

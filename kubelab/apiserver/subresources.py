@@ -21,7 +21,6 @@ from kubelab.api.resources import ResourceType
 from kubelab.apiserver import codec
 from kubelab.apiserver.codec import Accept
 from kubelab.apiserver.context import ServerContext
-from kubelab.apiserver.registry import WriteOptions
 from kubelab.apiserver.requestinfo import RequestInfo
 from kubelab.clock import rfc3339
 
@@ -65,12 +64,8 @@ async def handle(request: web.Request, ctx: ServerContext, info: RequestInfo) ->
     elif sub == "finalize" and method == "PUT":
         obj = codec.decode_body(await handlers._read_body(request), handlers.content_type(request))
 
-        def finalize(cur: dict[str, Any]) -> dict[str, Any]:
-            new = dict(cur)
-            new["spec"] = dict(cur.get("spec") or {}, finalizers=(obj.get("spec") or {}).get("finalizers") or [])
-            return new
-
-        return handlers.json_response(ctx.registry.update_with(rt, ns, name, finalize, WriteOptions()))
+        opts = handlers._write_options(request)
+        return handlers.json_response(ctx.registry.update(rt, ns, name, obj, opts, subresource="finalize"))
     raise errors.method_not_allowed(method, f"{rt.plural}/{sub}")
 
 

@@ -101,6 +101,8 @@ class EmbeddedServer:
         from kubelab.apiserver.openapi import OpenAPIDocs
 
         ctx.openapi = OpenAPIDocs(resources)
+        # build the OpenAPI documents off the event loop, so the first kubectl apply does not wait for them
+        threading.Thread(target=ctx.openapi.warm, name="openapi-warm", daemon=True).start()
         return ctx
 
     async def _serve(self, sock: socket.socket) -> None:

@@ -77,7 +77,8 @@ def test_apply_server_side_creates_and_updates(cluster: Cluster, ns: str) -> Non
     cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ssa\ndata:\n  a: '1'\n"
     out = cluster.kubectl("apply", "--server-side", "-n", ns, "-f", "-", input=cm).stdout
     assert "configmap/ssa serverside-applied" in out
-    got = _get(cluster, ns, "configmap", "ssa")
+    got = json.loads(cluster.kubectl("get", "configmap", "ssa", "-n", ns, "-o", "json",
+                                     "--show-managed-fields").stdout)
     assert got["data"] == {"a": "1"}
     managers = [m["manager"] for m in got["metadata"]["managedFields"]]
     assert managers == ["kubectl"]
