@@ -61,7 +61,9 @@ def serve_floor(info_path: str) -> None:
         _publish(info_path, f"https://127.0.0.1:{sock.getsockname()[1]}", pki)
         await asyncio.Event().wait()
 
-    asyncio.run(main())
+    from kubelab.backends.embedded import _new_loop  # the same event loop kubelab uses, for a fair floor
+
+    _new_loop().run_until_complete(main())
 
 
 if __name__ == "__main__":

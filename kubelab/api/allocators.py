@@ -143,7 +143,7 @@ class ServiceIPAllocator:
 
 
 class NodePortAllocator:
-    """Node ports from base..base+size-1 (default 30000-32767): .allocate(port=None), .release, .mark, .has."""
+    """Node ports base..base+size-1 (default 30000-32767): .allocate(port=None), .release, .mark, .has."""
 
     def __init__(self, base: int = 30000, size: int = 2768, rng: random.Random | None = None) -> None:
         self.base = base
@@ -216,7 +216,7 @@ class NodePortAllocator:
 
 @dataclass
 class ServiceAllocation:
-    """What one allocate/reallocate call changed; revert() undoes it (new values released, released re-marked)."""
+    """What one allocate/reallocate call changed; revert() undoes it (new released, released re-marked)."""
 
     ips: ServiceIPAllocator
     ports: NodePortAllocator
@@ -481,7 +481,7 @@ def _alloc_health_check(svc: Obj, nodeports: NodePortAllocator, txn: ServiceAllo
 
 
 def allocate_service(svc: Obj, ips: ServiceIPAllocator, ports: NodePortAllocator) -> ServiceAllocation:
-    """Service create (REST beginCreate): sync clusterIP(s), settle families, allocate ClusterIP and node ports.
+    """Service create (REST beginCreate): sync clusterIP(s), settle families, allocate IP and node ports.
     Fills spec.clusterIP/clusterIPs/ipFamilies/ipFamilyPolicy/ports[*].nodePort/healthCheckNodePort in place;
     raises ApiError (422 Invalid, 500 when a range is full) with nothing left allocated."""
     spec = _spec(svc)
@@ -604,7 +604,8 @@ def reallocate_service(
 ) -> ServiceAllocation:
     """Service update (REST beginUpdate + PrepareForUpdate's type-dependent cleanup): keeps allocated values a
     client left out, allocates a ClusterIP when leaving ExternalName and node ports when becoming NodePort or
-    LoadBalancer, releases what the new type no longer uses. Call before validate_update; revert() on failure."""
+    LoadBalancer, releases what the new type no longer uses. Call before validate_update; revert() on
+    failure."""
     txn = ServiceAllocation(ips, ports)
     ns, os_ = _spec(new), _spec(old)
     try:

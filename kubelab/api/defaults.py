@@ -237,7 +237,7 @@ def _default_volume(vol: Obj) -> None:
 
 
 def default_pod_spec(spec: Obj) -> None:
-    """SetDefaults_PodSpec and the nested container/volume/probe defaulters: every PodSpec, templates included."""
+    """SetDefaults_PodSpec and the nested container/volume/probe defaulters (every PodSpec, templates too)."""
     if not spec.get("dnsPolicy"):
         spec["dnsPolicy"] = "ClusterFirst"
     if not spec.get("restartPolicy"):
@@ -857,7 +857,7 @@ _DEFAULTERS = {
 
 
 def apply_defaults(rt: ResourceType, obj: Obj) -> None:
-    """Fill in what kube-apiserver would before storing obj (a fresh dict the caller owns; mutated in place)."""
+    """Fill in what kube-apiserver would before storing obj (a fresh dict the caller owns; mutated)."""
     if not isinstance(obj, dict):
         return
     meta = obj.get("metadata")

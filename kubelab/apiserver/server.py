@@ -34,6 +34,7 @@ VERSION_INFO = {
 
 CTX_KEY: web.AppKey[ServerContext] = web.AppKey("ctx", ServerContext)
 DISCOVERY_KEY: web.AppKey[Discovery] = web.AppKey("discovery", Discovery)
+USER_KEY: web.RequestKey[tuple[str, list[str]]] = web.RequestKey("user", tuple)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -62,7 +63,7 @@ async def _chain(request: web.Request, handler: Handler) -> web.StreamResponse:
         who = _identity(request, ctx)
         if who is None:
             raise unauthorized()
-        request["user"] = who
+        request[USER_KEY] = who
         return await handler(request)
     except ApiError as e:
         return _status_response(e)

@@ -70,7 +70,8 @@ def _int(v: Any) -> int | None:
 # volumes
 # ------------------------------------------------------------------------------------------------------------
 
-# validateVolumeSource checks the sources in this order; the second name is the path it reports "more than 1" on.
+# validateVolumeSource checks the sources in this order; the second name is the path it reports
+# "more than 1" on.
 _VOLUME_SOURCES = (
     ("emptyDir", "emptyDir"),
     ("hostPath", "hostPath"),
@@ -863,7 +864,8 @@ def validate_tolerations(tolerations: list[Any], path: str) -> list[FieldError]:
                 invalid(
                     child(ip, "operator"),
                     op,
-                    'operator must be Exists when `key` is empty, which means "match all values and all keys"',
+                    "operator must be Exists when `key` is empty, which means "
+                    '"match all values and all keys"',
                 )
             )
         if t.get("tolerationSeconds") is not None and s(t, "effect") != "NoExecute":
@@ -1369,7 +1371,7 @@ def needs_health_check(svc: Obj) -> bool:
 
 
 def _go_service_port(port: Obj) -> str:
-    """A core.ServicePort{Protocol, Port} key, as the duplicate-ports check renders it (internal Go field names)."""
+    """A core.ServicePort{Protocol, Port} key as the duplicate-ports check renders it (Go field names)."""
     return json.dumps(
         {
             "Name": "",

@@ -59,7 +59,7 @@ def _go_order(value: Any) -> Any:
 
 
 def jv(value: Any, sort_keys: bool = False) -> Any:
-    """The bad value as ErrorBody shows it: str/int pass through (FieldError formats them), the rest as JSON."""
+    """The bad value as ErrorBody shows it: str/int pass through (FieldError formats them), rest as JSON."""
     if (
         value is None
         or isinstance(value, (str, Rendered))
@@ -139,7 +139,7 @@ def duplicate(path: str, value: Any) -> FieldError:
 
 
 def not_found(path: str, value: Any) -> FieldError:
-    """field.NotFound renders its value; the shared FieldError only does that for a few types, so it is the detail."""
+    """field.NotFound renders its value; shared FieldError does that for few types, so it is the detail."""
     shown = json.dumps(value) if isinstance(value, str) else str(jv(value))
     return FieldError(path, "Not found", shown, jv(value), "FieldValueNotFound")
 
@@ -165,8 +165,8 @@ def immutable(path: str, new: Any, old: Any, render: Any = None) -> list[FieldEr
 
 
 def normalized(value: Any) -> Any:
-    """Drop null/empty values recursively: Semantic.DeepEqual treats nil and empty slices/maps as equal, and an
-    absent JSON field decodes to the zero value."""
+    """Drop null/empty values recursively: Semantic.DeepEqual treats nil and empty slices/maps as equal, and
+    an absent JSON field decodes to the zero value."""
     if isinstance(value, dict):
         out = {k: normalized(v) for k, v in value.items()}
         return {k: v for k, v in out.items() if v not in (None, {}, [], "")}
@@ -379,7 +379,8 @@ def _validate_owner_references(refs: Any, path: str) -> list[FieldError]:
 def validate_object_meta(
     obj: Obj, namespaced: bool, name_fn: n.NameFn, kube_finalizers: bool = True, path: str = "metadata"
 ) -> list[FieldError]:
-    """ValidateObjectMeta: generateName, name, namespace, generation, labels, annotations, owners, finalizers."""
+    """ValidateObjectMeta: generateName, name, namespace, generation, labels, annotations, owners,
+    finalizers."""
     meta = dd(obj, "metadata")
     errs: list[FieldError] = []
     gen = s(meta, "generateName")
@@ -418,8 +419,8 @@ def _validate_meta_common(meta: Obj, namespaced: bool, path: str, kube_finalizer
 def validate_object_meta_update(
     new: Obj, old: Obj, kube_finalizers: bool = True, path: str = "metadata"
 ) -> list[FieldError]:
-    """ValidateObjectMetaUpdate: identity fields immutable, generation not decremented, no new finalizers while
-    deleting, then labels/annotations/owners/finalizers of the new object."""
+    """ValidateObjectMetaUpdate: identity fields immutable, generation not decremented, no new finalizers
+    while deleting, then labels/annotations/owners/finalizers of the new object."""
     nm, om = dd(new, "metadata"), dd(old, "metadata")
     errs: list[FieldError] = []
     if om.get("deletionTimestamp"):

@@ -1,4 +1,4 @@
-"""Resource quantities ("500m", "1Gi", "1e3"): parsing, comparison and the canonical string the server returns.
+"""Resource quantities ("500m", "1Gi", "1e3"): parsing, comparison, the canonical string the server returns.
 
 Mirrors k8s.io/apimachinery/pkg/api/resource (ParseQuantity, Quantity.String/CanonicalizeBytes, RoundUp) and
 the core/v1 SetDefaults_ResourceList rounding of every resource list to milli precision.
@@ -66,7 +66,7 @@ def parse_quantity(text: object) -> Quantity | None:
 
 
 def _mantissa_exponent(value: Fraction) -> tuple[int, int]:
-    """value == m * 10**e with m an integer and e a multiple of 3, as int64Amount.AsCanonicalBytes computes it."""
+    """value == m * 10**e, m an integer and e a multiple of 3, as int64Amount.AsCanonicalBytes computes it."""
     if value == 0:
         return 0, 0
     e = 0
