@@ -48,7 +48,7 @@ def test_kubectl_chunked_get(cluster: Cluster, core, ns: str) -> None:  # type: 
     for i in range(7):
         core.create_namespaced_config_map(ns, {"metadata": {"name": f"chunk{i}"}})
     out = cluster.kubectl("get", "configmaps", "-n", ns, "--chunk-size=3", "-o", "name").stdout.split()
-    assert out == ["configmap/chunk%d" % i for i in range(7)] + ["configmap/kube-root-ca.crt"]
+    assert out == [f"configmap/chunk{i}" for i in range(7)] + ["configmap/kube-root-ca.crt"]
 
 
 def test_watchlist_sends_initial_events_then_bookmark(core, ns: str) -> None:  # type: ignore[no-untyped-def]
