@@ -117,9 +117,10 @@ class Bootstrap:
                                "terminated")
         if rt.kind == "Service" and rt.group == "" and not opts.dry_run:
             if old is None:
-                allocate_service(new, self.ips, self.ports)
+                alloc = allocate_service(new, self.ips, self.ports)
             else:
-                reallocate_service(new, old, self.ips, self.ports)
+                alloc = reallocate_service(new, old, self.ips, self.ports)
+            opts.rollbacks.append(alloc.revert)
         if rt.kind == "CustomResourceDefinition":
             from kubelab.apiserver.crd import crd_status
 

@@ -28,6 +28,12 @@ class ServerContext:
     openapi: Any = None  # kubelab.apiserver.openapi.OpenAPIDocs
     ready: bool = False
 
+    def printer_columns(self, rt: Any) -> list[dict[str, Any]] | None:
+        """A custom resource's printer columns (from its CRD), or None for the built-in printers."""
+        if not rt.custom:
+            return None
+        return self.registry.custom_columns.get((rt.group, rt.version, rt.plural))
+
     @property
     def custom_schemas(self) -> dict[tuple[str, str, str], dict[str, Any] | None]:
         """(group, version, plural) -> the CRD's openAPIV3Schema for that version (None: no schema)."""

@@ -71,6 +71,13 @@ def schema_of(crd: dict[str, Any], version: str) -> dict[str, Any] | None:
     return None
 
 
+def printer_columns(crd: dict[str, Any], version: str) -> list[dict[str, Any]]:
+    for v in (crd.get("spec") or {}).get("versions") or []:
+        if v.get("name") == version:
+            return list(v.get("additionalPrinterColumns") or [])
+    return []
+
+
 def register_crd(ctx: ServerContext, crd: dict[str, Any]) -> None:
     spec = crd.get("spec") or {}
     group, plural = spec.get("group", ""), (spec.get("names") or {}).get("plural", "")
@@ -78,6 +85,11 @@ def register_crd(ctx: ServerContext, crd: dict[str, Any]) -> None:
     for rt in resource_types(crd):
         ctx.resources.add(rt)
         ctx.custom_schemas[(rt.group, rt.version, rt.plural)] = schema_of(crd, rt.version)
+        cols = printer_columns(crd, rt.version)
+        if cols:
+            ctx.registry.custom_columns[(rt.group, rt.version, rt.plural)] = cols
+        else:
+            ctx.registry.custom_columns.pop((rt.group, rt.version, rt.plural), None)
         if ctx.openapi is not None and hasattr(ctx.openapi, "set_custom_schema"):
             ctx.openapi.set_custom_schema(rt.group, rt.version, rt.kind, schema_of(crd, rt.version))
 
@@ -92,6 +104,8 @@ def unregister_crd(ctx: ServerContext, crd: dict[str, Any]) -> None:
             ctx.store.delete(kv.key)
         except Exception:  # already gone
             pass
+    for cols_key in [k for k in ctx.registry.custom_columns if k[0] == group and k[2] == plural]:
+        del ctx.registry.custom_columns[cols_key]
     for key in [k for k in ctx.custom_schemas if k[0] == group and k[2] == plural]:
         del ctx.custom_schemas[key]
         if ctx.openapi is not None:

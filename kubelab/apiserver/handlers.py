@@ -67,6 +67,7 @@ async def _read_body(request: web.Request) -> bytes:
 def _encode_one(ctx: ServerContext, rt: ResourceType, obj: dict[str, Any], accept: Accept) -> web.Response:
     if accept.table:
         return json_response(to_table(rt, [obj], ctx.clock.now(), include_object=accept.include_object,
+                                      columns=ctx.printer_columns(rt),
                                       resource_version=obj["metadata"].get("resourceVersion", "")),
                              content_type=codec.TABLE_CT)
     if accept.partial:
@@ -124,6 +125,7 @@ def _list(request: web.Request, ctx: ServerContext, rt: ResourceType, ns: str | 
     if accept.table:
         return json_response(
             to_table(rt, items, ctx.clock.now(), include_object=accept.include_object, resource_version=rv,
+                     columns=ctx.printer_columns(rt),
                      continue_token=cont, remaining=remaining),
             content_type=codec.TABLE_CT)
     meta: dict[str, Any] = {"resourceVersion": rv}

@@ -274,7 +274,7 @@ class _DocBuilder:
         if "patch" in verbs:
             i["patch"] = self._op(
                 f"patch{stem}{ns}{kind}", "patch", gvk, f"partially update the specified {kind}",
-                WRITE_PARAMS + [P_FORCE], _ok(obj, ("200", "201")), self._patch_body())
+                WRITE_PARAMS + [P_FORCE], _ok(obj, ("200", "201")), self._patch_body(rt))
         if i:
             i["parameters"] = [name_param] + ([P_NAMESPACE] if rt.namespaced else []) + [P_PRETTY]
             paths[item] = i
@@ -292,9 +292,12 @@ class _DocBuilder:
     def _delete_body(self) -> dict[str, Any]:
         return {"content": {"*/*": {"schema": ref(DELETE_OPTIONS)}}}
 
-    def _patch_body(self) -> dict[str, Any]:
+    def _patch_body(self, rt: ResourceType) -> dict[str, Any]:
+        """kubectl apply sends a strategic merge patch only where the patch operation lists that type, so custom
+        resources (which the server cannot strategically merge) leave it out, as the real server's documents do."""
         self.roots.append(PATCH_REF)
-        return {"required": True, "content": _content(_PATCH_TYPES, ref(PATCH_REF))}
+        types = tuple(t for t in _PATCH_TYPES if not (rt.custom and "strategic" in t))
+        return {"required": True, "content": _content(types, ref(PATCH_REF))}
 
     def _sub_paths(self, rt: ResourceType, sub: Subresource, item: str, name_param: dict[str, Any],
                    paths: dict[str, Any]) -> None:
@@ -337,7 +340,7 @@ class _DocBuilder:
             if "patch" in verbs:
                 p["patch"] = self._op(
                     f"patch{stem}", "patch", gvk, f"partially update {sub.name} of the specified {rt.kind}",
-                    WRITE_PARAMS + [P_FORCE], _ok(obj, ("200", "201")), self._patch_body())
+                    WRITE_PARAMS + [P_FORCE], _ok(obj, ("200", "201")), self._patch_body(rt))
         if p:
             p["parameters"] = params
             paths[f"{item}/{sub.name}"] = p

@@ -45,11 +45,17 @@ class WriteOptions:
     field_manager: str = ""
     field_validation: str = "Warn"  # Ignore | Warn | Strict
     user_agent: str = ""
-    operation: str = "Update"
+    operation: str = "Update"  # "Apply" for server-side apply: the patch itself records managedFields
     # the API server's own writes (e.g. the kubernetes Endpoints advertising 127.0.0.1, which validation forbids
     # to clients because a real server advertises a routable address)
-    system: bool = False  # "Apply" for server-side apply: the patch itself records managedFields
+    system: bool = False
     warnings: list[str] = field(default_factory=list)
+    # undo steps registered by admission hooks (e.g. a Service's allocated IP) for when the write then fails
+    rollbacks: list[Callable[[], None]] = field(default_factory=list)
+
+    def rollback(self) -> None:
+        while self.rollbacks:
+            self.rollbacks.pop()()
 
     @property
     def manager(self) -> str:
@@ -75,6 +81,8 @@ class Registry:
         self.after_delete_hooks: list[Callable[[ResourceType, dict[str, Any]], None]] = []
         # (group, version, plural) -> a CRD's openAPIV3Schema for that version, for custom resources
         self.custom_schemas: dict[tuple[str, str, str], dict[str, Any] | None] = {}
+        # (group, version, plural) -> the CRD's additionalPrinterColumns for that version
+        self.custom_columns: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
 
     # ---------------------------------------------------------------- reads
     def get(self, rt: ResourceType, ns: str | None, name: str) -> dict[str, Any]:
@@ -152,17 +160,21 @@ class Registry:
         if st is not None:
             obj["status"] = st
         apply_defaults(rt, obj)
-        for hook in self.mutating_hooks:
-            hook(rt, obj, None, opts)
-        if not opts.system:
-            self._validate(rt, validate_create(rt, obj), obj)
-        _record_manager(obj, None, opts, self._now_iso(), rt)
-        if opts.dry_run:
-            return obj
         try:
-            kv = self.store.create(rt.key(ns, meta["name"]), obj)
-        except KeyExists:
-            raise errors.already_exists(rt.group, rt.plural, meta["name"]) from None
+            for hook in self.mutating_hooks:
+                hook(rt, obj, None, opts)
+            if not opts.system:
+                self._validate(rt, validate_create(rt, obj), obj)
+            _record_manager(obj, None, opts, self._now_iso(), rt)
+            if opts.dry_run:
+                return obj
+            try:
+                kv = self.store.create(rt.key(ns, meta["name"]), obj)
+            except KeyExists:
+                raise errors.already_exists(rt.group, rt.plural, meta["name"]) from None
+        except BaseException:
+            opts.rollback()
+            raise
         for ahook in self.after_write_hooks:
             ahook(rt, kv.value, None, opts)
         return kv.value
@@ -193,8 +205,12 @@ class Registry:
         rv = meta.get("resourceVersion")
         if rv and rv != old["metadata"].get("resourceVersion"):
             raise errors.conflict(rt.group, rt.plural, name, errors.STALE_RV)
-        new = self.prepare_update(rt, obj, old, opts, subresource)
-        return self._commit_update(rt, key, new, old, kv.mod_revision, opts)
+        try:
+            new = self.prepare_update(rt, obj, old, opts, subresource)
+            return self._commit_update(rt, key, new, old, kv.mod_revision, opts)
+        except BaseException:
+            opts.rollback()
+            raise
 
     def prepare_update(self, rt: ResourceType, obj: dict[str, Any], old: dict[str, Any], opts: WriteOptions,
                        subresource: str = "") -> dict[str, Any]:
@@ -279,15 +295,21 @@ class Registry:
             meta["name"] = name
             self._check_type_meta(rt, obj)
             self._check_namespace(rt, ns, meta)
+            if subresource not in ("status", "finalize"):
+                self._check_fields(rt, obj, opts)
             rv = meta.get("resourceVersion")
             if rv and rv != kv.value["metadata"].get("resourceVersion"):
                 raise errors.conflict(rt.group, rt.plural, name, errors.STALE_RV)
-            new = self.prepare_update(rt, obj, kv.value, opts, subresource)
             try:
+                new = self.prepare_update(rt, obj, kv.value, opts, subresource)
                 return self._commit_update(rt, key, new, kv.value, kv.mod_revision, opts)
             except ApiError as e:
+                opts.rollback()
                 if e.reason == "Conflict" and not rv and attempt < retries - 1:
                     continue
+                raise
+            except BaseException:
+                opts.rollback()
                 raise
         raise errors.conflict(rt.group, rt.plural, name, errors.STALE_RV)
 

@@ -75,6 +75,7 @@ async def serve(request: web.Request, ctx: ServerContext, rt: ResourceType, ns: 
     def encode(ev_type: str, obj: dict[str, Any]) -> bytes:
         if accept.table:
             obj = to_table(rt, [obj], ctx.clock.now(), include_object=accept.include_object,
+                           columns=ctx.printer_columns(rt),
                            resource_version=obj["metadata"].get("resourceVersion", ""),
                            with_column_definitions=state["first_table"])
             state["first_table"] = False

@@ -171,3 +171,14 @@ def test_unauthenticated_request(cluster: Cluster) -> None:
     _assert_status(status, data, 401, "Unauthorized")
     status, data = anon("GET", "/version")
     assert status == 401
+
+
+def test_invalid_service_does_not_leak_its_cluster_ip(raw: Raw, ns: str) -> None:
+    path = f"/api/v1/namespaces/{ns}/services"
+    bad = {"metadata": {"name": "bad"}, "spec": {"clusterIP": "10.96.77.77", "ports": [{"port": 70000}]}}
+    status, data = raw("POST", path, json.dumps(bad))
+    _assert_status(status, data, 422, "Invalid", "spec.ports[0].port")
+    good = {"metadata": {"name": "good"}, "spec": {"clusterIP": "10.96.77.77", "ports": [{"port": 80}]}}
+    status, data = raw("POST", path, json.dumps(good))
+    assert status == 201, data
+    assert data["spec"]["clusterIP"] == "10.96.77.77"
