@@ -21,6 +21,7 @@ from kubelab.apiserver import codec, handlers, requestinfo
 from kubelab.apiserver.codec import dumps
 from kubelab.apiserver.context import ServerContext
 from kubelab.apiserver.discovery import AGGREGATED_CT, Discovery, wants_aggregated
+from kubelab.apiserver.pki import ClusterPKI
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +50,7 @@ def _identity(request: web.Request, ctx: ServerContext) -> tuple[str, list[str]]
         return ctx.tokens.get(auth[7:].strip())
     transport = request.transport
     peercert = transport.get_extra_info("peercert") if transport is not None else None
-    if peercert:
-        from kubelab.apiserver.pki import ClusterPKI
-
-        return ClusterPKI.identity_from_peercert(peercert)
-    return None
+    return ClusterPKI.identity_from_peercert(peercert) if peercert else None
 
 
 @web.middleware

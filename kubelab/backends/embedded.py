@@ -48,6 +48,24 @@ def _new_loop() -> asyncio.AbstractEventLoop:
     return uvloop.new_event_loop()
 
 
+def _warm(ctx: ServerContext) -> None:
+    """Load, off the event loop, what the first requests would otherwise wait for: the OpenAPI documents and the
+    official client's model facts behind strict validation and managedFields."""
+    from kubelab.api.patch import record_update
+    from kubelab.api.schema import unknown_fields
+
+    try:
+        for rt in ctx.resources.all():
+            if rt.kind in ("Pod", "Deployment", "ConfigMap", "Service"):
+                sample = {"apiVersion": rt.api_version, "kind": rt.kind, "metadata": {"name": "warm"}}
+                unknown_fields(rt, sample)
+                record_update(None, sample, "kubelab", "Update", api_version=rt.api_version,
+                              now_iso="2026-01-01T00:00:00Z", rt=rt)
+        ctx.openapi.warm()
+    except Exception:  # warming is an optimisation only
+        log.exception("warming caches failed")
+
+
 class EmbeddedServer:
     def __init__(self, config: ServerConfig | None = None) -> None:
         self.config = config or ServerConfig()
@@ -111,7 +129,7 @@ class EmbeddedServer:
 
         ctx.openapi = OpenAPIDocs(resources)
         # build the OpenAPI documents off the event loop, so the first kubectl apply does not wait for them
-        threading.Thread(target=ctx.openapi.warm, name="openapi-warm", daemon=True).start()
+        threading.Thread(target=_warm, args=(ctx,), name="kubelab-warm", daemon=True).start()
         return ctx
 
     async def _serve(self, sock: socket.socket) -> None:

@@ -47,7 +47,21 @@ def index_el(i: int) -> str:
 
 
 def to_fields_v1(paths: set[Path] | frozenset[Path]) -> dict[str, Any]:
-    """The FieldsV1 tree of a set of paths."""
+    """The FieldsV1 tree of a set of paths. The result is shared between equal path sets (objects of one shape
+    have the same tree, and building it is a large part of a write's cost): treat it as read-only."""
+    key = paths if isinstance(paths, frozenset) else frozenset(paths)
+    hit = _TREES.get(key)
+    if hit is None:
+        if len(_TREES) >= 4096:
+            _TREES.clear()
+        hit = _TREES[key] = _build_fields_v1(key)
+    return hit
+
+
+_TREES: dict[frozenset[Path], dict[str, Any]] = {}
+
+
+def _build_fields_v1(paths: frozenset[Path]) -> dict[str, Any]:
     root: dict[str, Any] = {}
     members: set[Path] = set(paths)
     for path in sorted(paths, key=len):
@@ -67,8 +81,11 @@ def _mark_and_sort(node: dict[str, Any], prefix: Path, members: set[Path]) -> No
                 child["."] = {}
 
 
+_RANK = {"f": 0, "k": 1, "v": 2, "i": 3}
+
+
 def _el_order(el: str) -> tuple[int, Any]:
-    rank = {"f": 0, "k": 1, "v": 2, "i": 3}.get(el[:1], 4)
+    rank = _RANK.get(el[:1], 4)
     if rank == 3:
         try:
             return rank, (int(el[2:]), "")
