@@ -6,7 +6,10 @@ advance it by hand, so scenarios (ages, grace periods, backoffs) are determinist
 
 from __future__ import annotations
 
+import asyncio
 import datetime as _dt
+import heapq
+import itertools
 import threading
 import time
 from typing import Protocol
@@ -21,6 +24,10 @@ class Clock(Protocol):
         """Seconds on a monotonic scale, for measuring intervals."""
         ...
 
+    async def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` of this clock's time (a fake clock waits until it is advanced that far)."""
+        ...
+
 
 class SystemClock:
     def now(self) -> _dt.datetime:
@@ -29,14 +36,35 @@ class SystemClock:
     def monotonic(self) -> float:
         return time.monotonic()
 
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(max(seconds, 0))
+
 
 class FakeClock:
-    """A clock that only moves when told to."""
+    """A clock that only moves when told to. ``sleep`` waits until ``advance`` has moved it far enough, whichever
+    thread advances it (sleepers are woken on their own event loop)."""
 
     def __init__(self, start: _dt.datetime | None = None) -> None:
         self._now = start or _dt.datetime(2026, 1, 1, tzinfo=_dt.UTC)
         self._mono = 0.0
         self._lock = threading.Lock()
+        self._sleepers: list[tuple[float, int, asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+        self._seq = itertools.count()
+
+    async def sleep(self, seconds: float) -> None:
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[None] = loop.create_future()
+        with self._lock:
+            if seconds <= 0:
+                fut.set_result(None)
+            else:
+                heapq.heappush(self._sleepers, (self._mono + seconds, next(self._seq), loop, fut))
+        await fut
+
+    @property
+    def sleepers(self) -> int:
+        with self._lock:
+            return len(self._sleepers)
 
     def now(self) -> _dt.datetime:
         with self._lock:
@@ -47,9 +75,20 @@ class FakeClock:
             return self._mono
 
     def advance(self, seconds: float) -> None:
+        due = []
         with self._lock:
             self._now += _dt.timedelta(seconds=seconds)
             self._mono += seconds
+            while self._sleepers and self._sleepers[0][0] <= self._mono:
+                due.append(heapq.heappop(self._sleepers))
+        for _, _, loop, fut in due:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(_wake, fut)
+
+
+def _wake(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
 
 
 def rfc3339(t: _dt.datetime) -> str:

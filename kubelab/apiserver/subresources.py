@@ -23,6 +23,7 @@ from kubelab.apiserver.codec import Accept
 from kubelab.apiserver.context import ServerContext
 from kubelab.apiserver.requestinfo import RequestInfo
 from kubelab.clock import rfc3339
+from kubelab.store import RevisionMismatch
 
 _SUCCESS = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
 
@@ -123,9 +124,15 @@ async def _scale(request: web.Request, ctx: ServerContext, rt: ResourceType, ns:
 
 # ------------------------------------------------------------------------ binding
 async def create_binding(ctx: ServerContext, ns: str | None, binding: dict[str, Any]) -> web.Response:
-    """pods/binding: set spec.nodeName once, and the PodScheduled condition (as the scheduler's bind does)."""
+    """pods/binding over HTTP: answers a Status, as kube-apiserver does."""
     from kubelab.apiserver import handlers
 
+    bind_pod(ctx, ns, binding)
+    return handlers.json_response(_SUCCESS, 201)
+
+
+def bind_pod(ctx: ServerContext, ns: str | None, binding: dict[str, Any]) -> dict[str, Any]:
+    """pods/binding: set spec.nodeName once, and the PodScheduled condition (as the scheduler's bind does)."""
     pod_rt = ctx.resources.lookup("", "v1", "pods")
     assert pod_rt is not None
     name = (binding.get("metadata") or {}).get("name", "")
@@ -163,12 +170,10 @@ async def create_binding(ctx: ServerContext, ns: str | None, binding: dict[str, 
             raise errors.not_found("", "pods", name)
         new = bind(kv.value)
         try:
-            ctx.store.update(key, new, expected_revision=kv.mod_revision)
-            break
-        except Exception as e:  # RevisionMismatch: retry
-            if type(e).__name__ != "RevisionMismatch":
-                raise
-    return handlers.json_response(_SUCCESS, 201)
+            return ctx.store.update(key, new, expected_revision=kv.mod_revision).value
+        except RevisionMismatch:
+            continue
+    raise errors.conflict("", "pods", name, errors.STALE_RV)
 
 
 # ------------------------------------------------------------------------ log

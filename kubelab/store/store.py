@@ -253,6 +253,10 @@ class Store:
                 if not by_prefix:
                     del self._watchers[len(w.prefix)]
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def close(self) -> None:
         """End every watcher and close the backend. Idempotent; reads keep working, writes raise StoreClosed."""
         with self._lock:
