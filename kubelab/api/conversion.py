@@ -1,8 +1,8 @@
 """Conversion between the served version of a resource and the version its objects are stored as.
 
-kube-apiserver decodes every request into the internal type and encodes it into the storage version (and back,
-into the requested version, on every read and watch event). kubelab keeps objects as JSON dicts in their storage
-version and converts only the few resources whose served versions differ:
+kube-apiserver decodes every request into the internal type and encodes it into the storage version (and
+back, into the requested version, on every read and watch event). kubelab keeps objects as JSON dicts in their
+storage version and converts only the few resources whose served versions differ:
 
   * autoscaling/v1 HorizontalPodAutoscaler, stored as autoscaling/v2. Mirrors
     pkg/apis/autoscaling/v1/conversion.go (Convert_{v1,autoscaling}_HorizontalPodAutoscaler*, the per-metric
@@ -13,17 +13,17 @@ version and converts only the few resources whose served versions differ:
     the v1 object (metrics in the v1 (v2beta1-shaped) MetricSpec/MetricStatus JSON, behavior in the Go field
     names of the internal type, as upstream marshals it) and restored from them on the way back; a v1 object
     without any metric gets the implicit 80% cpu target (autoscaling.DefaultCPUUtilization).
-  * events.k8s.io/v1 Event, stored as core/v1 Event. Mirrors pkg/apis/events/v1/conversion.go and the generated
-    field-by-field conversion: note<->message, regarding<->involvedObject, reportingController<->
+  * events.k8s.io/v1 Event, stored as core/v1 Event. Mirrors pkg/apis/events/v1/conversion.go and the
+    generated field-by-field conversion: note<->message, regarding<->involvedObject, reportingController<->
     reportingComponent (the core JSON name of Event.ReportingController), deprecatedSource<->source,
     deprecated{First,Last}Timestamp<->{first,last}Timestamp, deprecatedCount<->count; eventTime, series,
     action, reason, type, related, reportingInstance and metadata carry over as they are.
 
 Simplified: a malformed round-trip annotation is dropped instead of failing the request; zero values of
-required v1 quantities (targetValue, currentAverageValue, ...) are left out of the annotations instead of being
-written as "0" (so they do not come back as value "0" either); of several cpu Utilization metrics only the
-first becomes targetCPUUtilizationPercentage and the others go to the metrics annotation (upstream drops them),
-so that v2 -> v1 -> v2 never loses a target; behavior in the annotation keeps the given field order and omits
+required v1 quantities (targetValue, currentAverageValue, ...) are left out of the annotations instead of
+being written as "0" (so they do not come back as value "0" either); of several cpu Utilization metrics only
+the first becomes targetCPUUtilizationPercentage and the others go to the metrics annotation (upstream drops
+them), so that v2 -> v1 -> v2 never loses a target; behavior in the annotation keeps the given field order and omits
 unset fields instead of writing Go's nulls. For events.k8s.io/v1 the `omitempty` fields that are empty in the
 core object ("" strings, a 0 count, null series/related) are left out, while eventTime and the deprecated
 timestamps pass through unchanged (null stays null, as upstream serialises a zero time). Unknown fields are
@@ -54,7 +54,7 @@ ROUND_TRIP_ANNOTATIONS = (
 DEFAULT_CPU_UTILIZATION = 80
 
 
-# ---- public API ------------------------------------------------------------------------------------------------
+# ---- public API --------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -68,14 +68,14 @@ class _Conversion:
 def storage_version_of(rt: ResourceType) -> GroupVersion | None:
     """(group, version) that objects of rt are stored as, or None when rt's own version is the storage one.
 
-    One dict lookup keyed by (group, version, kind): the answer for every resource without conversion is a miss.
+    One dict lookup keyed by (group, version, kind): every resource without conversion is a miss.
     """
     conv = _CONVERSIONS.get((rt.group, rt.version, rt.kind))
     return None if conv is None else conv.storage
 
 
 def to_storage(rt: ResourceType, obj: Obj) -> Obj:
-    """obj in rt's version -> the storage version: a new dict, or obj itself when there is nothing to convert."""
+    """obj in rt's version -> the storage version: a new dict, or obj itself when nothing is to convert."""
     conv = _CONVERSIONS.get((rt.group, rt.version, rt.kind))
     if conv is None or not isinstance(obj, dict) or obj.get("apiVersion") == conv.storage_api_version:
         return obj
@@ -91,7 +91,7 @@ def from_storage(rt: ResourceType, obj: Obj) -> Obj:
     return conv.from_storage(obj)
 
 
-# ---- helpers ---------------------------------------------------------------------------------------------------
+# ---- helpers -----------------------------------------------------------------------------------------------
 
 
 def _clone(v: Any) -> Any:
@@ -152,7 +152,7 @@ def _json_name(go_name: str) -> str:
     return go_name[:1].lower() + go_name[1:]
 
 
-# ---- autoscaling: HorizontalPodAutoscaler v1 <-> v2 ------------------------------------------------------------
+# ---- autoscaling: HorizontalPodAutoscaler v1 <-> v2 --------------------------------------------------------
 
 _REF_KEYS = ("kind", "name", "apiVersion")
 
@@ -188,7 +188,8 @@ def _value_status(value: Any = None, average_value: Any = None, average_utilizat
 
 
 def _cpu_metric(utilization: Any) -> Obj:
-    return {"type": "Resource", "resource": {"name": "cpu", "target": _target("Utilization", None, None, utilization)}}
+    target = _target("Utilization", None, None, utilization)
+    return {"type": "Resource", "resource": {"name": "cpu", "target": target}}
 
 
 def _is_cpu(m: Obj) -> bool:
@@ -238,7 +239,7 @@ def _metric_spec_to_v1(m: Obj) -> Obj:
 
 
 def _metric_spec_from_v1(m: Obj) -> Obj:
-    """v1 MetricSpec from the metrics annotation -> v2 MetricSpec (the target type follows from what is set)."""
+    """v1 MetricSpec from the metrics annotation -> v2 MetricSpec (target type from what is set)."""
     out: Obj = {"type": m.get("type")}
     if isinstance(m.get("object"), dict):
         src = m["object"]
@@ -336,7 +337,8 @@ def _metric_status_from_v1(m: Obj) -> Obj:
             src = m[key]
             r: Obj = {}
             _put(r, "name", src.get("name"))
-            r["current"] = _value_status(None, src.get("currentAverageValue"), src.get("currentAverageUtilization"))
+            r["current"] = _value_status(
+                None, src.get("currentAverageValue"), src.get("currentAverageUtilization"))
             _put(r, "container", src.get("container"))
             out[key] = r
     if isinstance(m.get("external"), dict):
@@ -349,8 +351,8 @@ def _metric_status_from_v1(m: Obj) -> Obj:
 
 
 def _behavior_from_annotation(text: Any) -> Obj | None:
-    """The internal HorizontalPodAutoscalerBehavior JSON (Go field names) -> v2 behavior; None unless well-formed
-    and non-empty (upstream only moves well-formed data from annotations to fields)."""
+    """The internal HorizontalPodAutoscalerBehavior JSON (Go field names) -> v2 behavior; None unless
+    well-formed and non-empty (upstream only moves well-formed data from annotations to fields)."""
     if not isinstance(text, str):
         return None
     try:
@@ -481,7 +483,7 @@ def _hpa_v1_to_v2(obj: Obj) -> Obj:
     return out
 
 
-# ---- events: events.k8s.io/v1 Event <-> core/v1 Event ----------------------------------------------------------
+# ---- events: events.k8s.io/v1 Event <-> core/v1 Event ------------------------------------------------------
 
 # (core/v1 JSON name, events.k8s.io/v1 JSON name), in the order of the events.k8s.io/v1 Event struct
 _EVENT_FIELDS: tuple[tuple[str, str], ...] = (
@@ -501,8 +503,8 @@ _EVENT_FIELDS: tuple[tuple[str, str], ...] = (
     ("count", "deprecatedCount"),
 )
 # the same pairs in the order of the core/v1 Event struct
-_CORE_ORDER = ("involvedObject", "reason", "message", "source", "firstTimestamp", "lastTimestamp", "count", "type",
-               "eventTime", "series", "action", "related", "reportingComponent", "reportingInstance")
+_CORE_ORDER = ("involvedObject", "reason", "message", "source", "firstTimestamp", "lastTimestamp", "count",
+               "type", "eventTime", "series", "action", "related", "reportingComponent", "reportingInstance")
 _CORE_FIELDS = tuple(sorted(_EVENT_FIELDS, key=lambda pair: _CORE_ORDER.index(pair[0])))
 # events.k8s.io/v1 fields tagged omitempty whose zero value is not a struct: left out when empty
 _EVENTS_OMITEMPTY = frozenset(
@@ -522,7 +524,8 @@ def _event_to_core(obj: Obj) -> Obj:
 
 def _event_from_core(obj: Obj) -> Obj:
     """Convert_core_Event_To_v1_Event: the stored core/v1 Event -> events.k8s.io/v1."""
-    out: Obj = {"apiVersion": "events.k8s.io/v1", "kind": "Event", "metadata": _clone(_d(obj.get("metadata")))}
+    meta = _clone(_d(obj.get("metadata")))
+    out: Obj = {"apiVersion": "events.k8s.io/v1", "kind": "Event", "metadata": meta}
     for core, events in _EVENT_FIELDS:
         if core not in obj:
             continue

@@ -27,6 +27,7 @@ class ServerContext:
     log_provider: LogProvider | None = None
     openapi: Any = None  # kubelab.apiserver.openapi.OpenAPIDocs
     ready: bool = False
+    trace: Any = None  # kubelab.trace.TraceBus, set by the backend
 
     def printer_columns(self, rt: Any) -> list[dict[str, Any]] | None:
         """A custom resource's printer columns (from its CRD), or None for the built-in printers."""
