@@ -19,16 +19,20 @@ storage version and converts only the few resources whose served versions differ
     deprecated{First,Last}Timestamp<->{first,last}Timestamp, deprecatedCount<->count; eventTime, series,
     action, reason, type, related, reportingInstance and metadata carry over as they are.
 
-Simplified: a malformed round-trip annotation is dropped instead of failing the request; zero values of
-required v1 quantities (targetValue, currentAverageValue, ...) are left out of the annotations instead of
-being written as "0" (so they do not come back as value "0" either); of several cpu Utilization metrics only
-the first becomes targetCPUUtilizationPercentage and the others go to the metrics annotation (upstream drops
-them), so that v2 -> v1 -> v2 never loses a target; behavior in the annotation keeps the given field order and omits
-unset fields instead of writing Go's nulls. For events.k8s.io/v1 the `omitempty` fields that are empty in the
-core object ("" strings, a 0 count, null series/related) are left out, while eventTime and the deprecated
-timestamps pass through unchanged (null stays null, as upstream serialises a zero time). Unknown fields are
-dropped by the conversions, as decoding into a Go type drops them. Writing an autoscaling/v2 object does not
-strip stray round-trip annotations (upstream's v2 conversion does); reading it as v1 does.
+Simplified:
+  * a malformed round-trip annotation is dropped instead of failing the request;
+  * zero values of required v1 quantities (targetValue, currentAverageValue, ...) are left out of the
+    annotations instead of being written as "0" (so they do not come back as a value "0" either);
+  * of several cpu Utilization metrics only the first becomes targetCPUUtilizationPercentage and the others go
+    to the metrics annotation (upstream drops them), so that v2 -> v1 -> v2 never loses a target;
+  * the behavior annotation keeps the given field order and omits unset fields instead of writing Go's nulls;
+  * writing an autoscaling/v2 object does not strip stray round-trip annotations (upstream's v2 conversion
+    does); reading it as v1 does;
+  * for events.k8s.io/v1 the `omitempty` fields that are empty in the core object ("" strings, a 0 count, null
+    series/related) are left out, while eventTime and the deprecated timestamps pass through as they are (null
+    stays null, as upstream serialises a zero time; the official Python client rejects a null eventTime);
+  * unknown fields are dropped, as decoding into a Go type drops them; nothing is defaulted here (that is
+    kubelab.api.defaults' job, on the storage version).
 """
 
 from __future__ import annotations

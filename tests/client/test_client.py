@@ -7,24 +7,13 @@ import asyncio
 import pytest
 
 from kubelab.api.errors import ApiError
-from kubelab.api.resources import ResourceRegistry
-from kubelab.apiserver.bootstrap import Bootstrap
-from kubelab.apiserver.context import ServerContext
-from kubelab.apiserver.pki import ClusterPKI
-from kubelab.apiserver.registry import Registry
 from kubelab.client import Client, InformerFactory, WorkQueue
 from kubelab.clock import FakeClock
-from kubelab.store import Store
+from tests.harness import Harness
 
 
 def make_client(clock: FakeClock | None = None) -> Client:
-    clock = clock or FakeClock()
-    store = Store(clock=clock)
-    resources = ResourceRegistry()
-    ctx = ServerContext(store=store, resources=resources, registry=Registry(store, resources, clock, seed=1),
-                        clock=clock)
-    Bootstrap(ctx, ClusterPKI.generate(clock=clock).ca_cert_pem, seed=1).run(None)
-    return Client(ctx, "test-controller")
+    return Harness(clock=clock).client("test-controller")
 
 
 POD = {"metadata": {"name": "p", "labels": {"app": "a"}},
