@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 
 from kubelab.api import errors
+from kubelab.api.conversion import from_storage, storage_version_of, to_storage
 from kubelab.api.defaults import apply_defaults
 from kubelab.api.errors import ApiError, FieldError
 from kubelab.api.resources import ResourceRegistry, ResourceType
@@ -84,12 +85,21 @@ class Registry:
         # (group, version, plural) -> the CRD's additionalPrinterColumns for that version
         self.custom_columns: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
 
+    # ---------------------------------------------------------------- versions
+    def storage_type(self, rt: ResourceType) -> ResourceType:
+        """The version objects of ``rt`` are stored as (autoscaling/v1 HPAs as v2, events.k8s.io Events as core
+        Events); ``rt`` itself for almost every type. Requests in another version are converted at the edges."""
+        sv = storage_version_of(rt)
+        if sv is None:
+            return rt
+        return self.resources.by_kind(sv[0], sv[1], rt.kind) or rt
+
     # ---------------------------------------------------------------- reads
     def get(self, rt: ResourceType, ns: str | None, name: str) -> dict[str, Any]:
         kv = self.store.get(rt.key(ns, name))
         if kv is None:
             raise errors.not_found(rt.group, rt.plural, name)
-        return kv.value
+        return from_storage(rt, kv.value)
 
     def list(
         self,
@@ -120,6 +130,8 @@ class Registry:
                 remaining = len(rest) if match is None else sum(1 for k in rest if match(k.value))
                 break
             items.append(kv.value)
+        if self.storage_type(rt) is not rt:
+            items = [from_storage(rt, o) for o in items]
         return items, str(rev), cont, remaining
 
     def matcher(self, rt: ResourceType, label_selector: str, field_selector: str
@@ -128,18 +140,24 @@ class Registry:
         fs = parse_field_selector(field_selector) if field_selector else None
         if fs is not None:
             fs.check_supported(rt)  # 400 for unknown field labels, as upstream
+        srt = self.storage_type(rt)  # selectors match stored objects (labels were rewritten to that version)
         if ls is None and fs is None:
             return None
 
         def match(obj: dict[str, Any]) -> bool:
             if ls is not None and not ls.matches(obj.get("metadata", {}).get("labels") or {}):
                 return False
-            return fs is None or fs.matches(field_set(rt, obj))
+            return fs is None or fs.matches(field_set(srt, obj))
 
         return match
 
     # ---------------------------------------------------------------- create
     def create(self, rt: ResourceType, ns: str | None, obj: dict[str, Any], opts: WriteOptions) -> dict[str, Any]:
+        srt = self.storage_type(rt)
+        if srt is not rt:
+            self._check_type_meta(rt, obj)
+            self._check_fields(rt, obj, opts)
+            return from_storage(rt, self.create(srt, ns, to_storage(rt, obj), opts))
         self._check_type_meta(rt, obj)
         meta = obj.setdefault("metadata", {})
         if not isinstance(meta, dict):
@@ -189,6 +207,11 @@ class Registry:
         opts: WriteOptions,
         subresource: str = "",
     ) -> dict[str, Any]:
+        srt = self.storage_type(rt)
+        if srt is not rt:
+            self._check_type_meta(rt, obj)
+            self._check_fields(rt, obj, opts)
+            return from_storage(rt, self.update(srt, ns, name, to_storage(rt, obj), opts, subresource))
         self._check_type_meta(rt, obj)
         meta = obj.setdefault("metadata", {})
         if meta.get("name") and meta["name"] != name:
@@ -280,6 +303,14 @@ class Registry:
                     subresource: str = "", retries: int = 5) -> dict[str, Any]:
         """Read-modify-write with retry on conflict (GuaranteedUpdate). ``mutate`` gets the current object and
         returns the requested new one (a fresh dict; it must not change the one it was given)."""
+        srt = self.storage_type(rt)
+        if srt is not rt:
+            def in_storage(cur: dict[str, Any]) -> dict[str, Any]:
+                new = mutate(from_storage(rt, cur))
+                self._check_type_meta(rt, new)
+                return to_storage(rt, new)
+
+            return from_storage(rt, self.update_with(srt, ns, name, in_storage, opts, subresource, retries))
         key = rt.key(ns, name)
         for attempt in range(retries):
             kv = self.store.get(key)
@@ -317,6 +348,10 @@ class Registry:
     def delete(self, rt: ResourceType, ns: str | None, name: str, options: dict[str, Any],
                dry_run: bool = False) -> tuple[dict[str, Any], bool]:
         """-> (object, gone). ``gone`` is False when the object only got a deletionTimestamp."""
+        srt = self.storage_type(rt)
+        if srt is not rt:
+            out, gone = self.delete(srt, ns, name, options, dry_run)
+            return from_storage(rt, out), gone
         key = rt.key(ns, name)
         kv = self.store.get(key)
         if kv is None:

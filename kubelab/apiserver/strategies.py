@@ -20,7 +20,7 @@ GENERATION_KINDS = frozenset({
 INITIAL_STATUS: dict[str, dict[str, Any]] = {
     "Deployment": {}, "ReplicaSet": {"replicas": 0}, "StatefulSet": {"replicas": 0, "availableReplicas": 0},
     "DaemonSet": {"currentNumberScheduled": 0, "numberMisscheduled": 0, "desiredNumberScheduled": 0, "numberReady": 0},
-    "Job": {}, "CronJob": {}, "Service": {"loadBalancer": {}}, "HorizontalPodAutoscaler": {},
+    "Job": {}, "CronJob": {}, "Service": {"loadBalancer": {}}, "HorizontalPodAutoscaler": {"desiredReplicas": 0},
     "PodDisruptionBudget": {"disruptionsAllowed": 0, "currentHealthy": 0, "desiredHealthy": 0, "expectedPods": 0},
     "Ingress": {"loadBalancer": {}}, "PersistentVolumeClaim": {"phase": "Pending"},
     "PersistentVolume": {"phase": "Pending"}, "Pod": {"phase": "Pending"},

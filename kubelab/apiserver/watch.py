@@ -19,6 +19,7 @@ from typing import Any
 from aiohttp import web
 
 from kubelab.api import errors
+from kubelab.api.conversion import from_storage
 from kubelab.api.resources import ResourceType
 from kubelab.api.tables import to_table
 from kubelab.apiserver import codec
@@ -72,7 +73,11 @@ async def serve(request: web.Request, ctx: ServerContext, rt: ResourceType, ns: 
     await resp.prepare(request)
     state = {"first_table": True}
 
+    convert = ctx.registry.storage_type(rt) is not rt
+
     def encode(ev_type: str, obj: dict[str, Any]) -> bytes:
+        if convert:
+            obj = from_storage(rt, obj)
         if accept.table:
             obj = to_table(rt, [obj], ctx.clock.now(), include_object=accept.include_object,
                            columns=ctx.printer_columns(rt),

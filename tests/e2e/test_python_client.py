@@ -160,3 +160,29 @@ def test_crd_then_custom_resource_crud(cluster: Cluster, api, ns: str) -> None: 
     co.delete_namespaced_custom_object("example.com", "v1", ns, "widgets", "w1")
     assert co.list_namespaced_custom_object("example.com", "v1", ns, "widgets")["items"] == []
     ext.delete_custom_resource_definition("widgets.example.com")
+
+
+def test_hpa_served_in_v1_and_v2_from_one_storage(api, ns: str) -> None:  # type: ignore[no-untyped-def]
+    v1, v2 = client.AutoscalingV1Api(api), client.AutoscalingV2Api(api)
+    v1.create_namespaced_horizontal_pod_autoscaler(ns, {
+        "metadata": {"name": "h"},
+        "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+                 "minReplicas": 1, "maxReplicas": 5, "targetCPUUtilizationPercentage": 60}})
+    got = v2.read_namespaced_horizontal_pod_autoscaler("h", ns)
+    assert got.api_version == "autoscaling/v2"
+    assert got.spec.metrics[0].resource.name == "cpu"
+    assert got.spec.metrics[0].resource.target.average_utilization == 60
+    back = v1.read_namespaced_horizontal_pod_autoscaler("h", ns)
+    assert back.api_version == "autoscaling/v1" and back.spec.target_cpu_utilization_percentage == 60
+    assert [h.metadata.name for h in v1.list_namespaced_horizontal_pod_autoscaler(ns).items] == ["h"]
+
+
+def test_events_served_in_core_and_events_api(api, ns: str) -> None:  # type: ignore[no-untyped-def]
+    core, events = client.CoreV1Api(api), client.EventsV1Api(api)
+    core.create_namespaced_event(ns, {
+        "metadata": {"name": "e1"}, "involvedObject": {"kind": "Pod", "name": "p", "namespace": ns},
+        "reason": "Started", "message": "Started container c", "type": "Normal",
+        "eventTime": "2026-01-01T00:00:00.000000Z", "reportingComponent": "kubelet", "reportingInstance": "n1",
+        "action": "Start"})
+    ev = events.read_namespaced_event("e1", ns)
+    assert ev.note == "Started container c" and ev.regarding.name == "p" and ev.reporting_controller == "kubelet"
