@@ -75,6 +75,19 @@ def _encode_one(ctx: ServerContext, rt: ResourceType, obj: dict[str, Any], accep
     return json_response(obj)
 
 
+def trace_request(request: web.Request, ctx: ServerContext, rt: ResourceType, obj: dict[str, Any] | None,
+                  name: str = "", sub: str = "") -> None:
+    """Report a client's write as the API server's step ("POST deployments web") for the lab's flow graph."""
+    if ctx.trace is None or "dryRun" in request.query:
+        return
+    meta = (obj or {}).get("metadata") or {}
+    name = meta.get("name") or name
+    what = f"{rt.plural}/{sub}" if sub else rt.plural
+    agent = request.headers.get("User-Agent", "").split("/", 1)[0]
+    ctx.trace.emit("apiserver", request.method.lower(), obj=obj, kind=rt.kind, name=name,
+                   message=f"{request.method} {what} {name}", client=agent)
+
+
 async def handle(request: web.Request, ctx: ServerContext, info: RequestInfo) -> web.StreamResponse:
     rt, ns, name, sub = info.rt, info.namespace, info.name, info.subresource
     if rt.namespaced and name and ns is None:
@@ -97,6 +110,7 @@ async def handle(request: web.Request, ctx: ServerContext, info: RequestInfo) ->
         opts = _write_options(request)
         obj = codec.decode_body(await _read_body(request), content_type(request))
         out = ctx.registry.update(rt, ns, name, obj, opts)
+        trace_request(request, ctx, rt, out)
         return _with_warnings(_encode_one(ctx, rt, out, accept), opts)
     if method == "PATCH" and name:
         return await patch(request, ctx, rt, ns, name, accept, "")
@@ -150,6 +164,7 @@ async def _create(request: web.Request, ctx: ServerContext, rt: ResourceType, ns
     if rt.kind == "Binding":
         return await subresources.create_binding(ctx, ns, obj)
     out = ctx.registry.create(rt, ns, obj, opts)
+    trace_request(request, ctx, rt, out)
     return _with_warnings(_status(_encode_one(ctx, rt, out, accept), 201), opts)
 
 
@@ -187,12 +202,14 @@ async def patch(request: web.Request, ctx: ServerContext, rt: ResourceType, ns: 
                 f"the name of the object ({obj['metadata'].get('name')}) does not match the name on the URL ({name})")
         obj["metadata"]["name"] = name
         out = ctx.registry.create(rt, ns, obj, opts)
+        trace_request(request, ctx, rt, out, sub=subresource)
         return _with_warnings(_status(_encode_one(ctx, rt, out, accept), 201), opts)
 
     def mutate(current: dict[str, Any]) -> dict[str, Any]:
         return apply_patch(ct, current, body, rt, field_manager=opts.field_manager, force=force, now_iso=now_iso)
 
     out = ctx.registry.update_with(rt, ns, name, mutate, opts, subresource=subresource)
+    trace_request(request, ctx, rt, out, sub=subresource)
     return _with_warnings(_encode_one(ctx, rt, out, accept), opts)
 
 
@@ -218,6 +235,7 @@ async def _delete(request: web.Request, ctx: ServerContext, rt: ResourceType, ns
                   name: str) -> web.Response:
     options = _delete_options(await _read_body(request), request)
     obj, gone = ctx.registry.delete(rt, ns, name, options, dry_run=bool(options.get("dryRun")))
+    trace_request(request, ctx, rt, obj, name)
     if not gone or rt.kind in RETURNS_DELETED_OBJECT or rt.custom:
         return json_response(obj)
     meta = obj.get("metadata", {})

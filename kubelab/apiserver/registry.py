@@ -82,6 +82,7 @@ class Registry:
         self.after_delete_hooks: list[Callable[[ResourceType, dict[str, Any]], None]] = []
         # (group, version, plural) -> a CRD's openAPIV3Schema for that version, for custom resources
         self.custom_schemas: dict[tuple[str, str, str], dict[str, Any] | None] = {}
+        self.trace: Any = None  # kubelab.trace.TraceBus: every store write is reported as an "etcd" step
         # (group, version, plural) -> the CRD's additionalPrinterColumns for that version
         self.custom_columns: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
 
@@ -190,6 +191,7 @@ class Registry:
                 kv = self.store.create(rt.key(ns, meta["name"]), obj)
             except KeyExists:
                 raise errors.already_exists(rt.group, rt.plural, meta["name"]) from None
+            self._traced("put", rt, kv)
         except BaseException:
             opts.rollback()
             raise
@@ -294,6 +296,7 @@ class Registry:
             raise errors.conflict(rt.group, rt.plural, meta["name"], errors.STALE_RV) from None
         except KeyNotFound:
             raise errors.not_found(rt.group, rt.plural, meta["name"]) from None
+        self._traced("put", rt, kv)
         for ahook in self.after_write_hooks:
             ahook(rt, kv.value, old, opts)
         return kv.value
@@ -406,6 +409,7 @@ class Registry:
             kv2 = self.store.update(key, new, expected_revision=kv.mod_revision)
         except RevisionMismatch:
             return self.delete(rt, ns, name, options, dry_run)
+        self._traced("put", rt, kv2)
         for ahook in self.after_write_hooks:
             ahook(rt, kv2.value, obj, WriteOptions())
         return kv2.value, False
@@ -428,11 +432,18 @@ class Registry:
             raise errors.not_found(rt.group, rt.plural, key.rsplit("/", 1)[-1]) from None
         except RevisionMismatch:
             raise errors.conflict(rt.group, rt.plural, key.rsplit("/", 1)[-1], errors.STALE_RV) from None
+        self._traced("delete", rt, kv)
         for h in self.after_delete_hooks:
             h(rt, kv.value)
         return kv.value
 
     # ---------------------------------------------------------------- helpers
+    def _traced(self, action: str, rt: ResourceType, kv: Any) -> None:
+        if self.trace is not None:
+            rev = kv.mod_revision
+            self.trace.emit("etcd", action, obj=kv.value, kind=rt.kind, revision=rev,
+                            message=f"etcd {action} {kv.key} rev {rev}")
+
     def _now_iso(self) -> str:
         return rfc3339(self.clock.now())
 

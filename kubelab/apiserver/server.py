@@ -11,6 +11,7 @@ system:masters), no admission webhooks, no audit log.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -146,6 +147,31 @@ async def _openapi_v3(request: web.Request) -> web.Response:
                         headers={"Cache-Control": "public, immutable", "ETag": '"' + (ctx.openapi.hash(tail) or "") + '"'})
 
 
+async def _trace(request: web.Request) -> web.StreamResponse:
+    """GET /kubelab/v1/trace?since=N[&watch=true]: the control plane's steps, for the lab's widgets."""
+    ctx = request.app[CTX_KEY]
+    bus = ctx.trace
+    if bus is None:
+        raise _NOT_FOUND
+    try:
+        since = int(request.query.get("since", "0") or 0)
+    except ValueError:
+        raise ApiError(400, "BadRequest", "since: must be an integer") from None
+    if request.query.get("watch") not in ("true", "1"):
+        items = [e.to_dict() for e in bus.since(since)]
+        return web.Response(body=dumps({"kind": "TraceEventList", "lastSeq": bus.last_seq, "items": items}),
+                            content_type="application/json")
+    resp = web.StreamResponse(headers={"Content-Type": "application/json"})
+    resp.enable_chunked_encoding()
+    await resp.prepare(request)
+    try:
+        async for ev in bus.watch(since):
+            await resp.write(dumps(ev.to_dict()) + b"\n")
+    except (ConnectionResetError, asyncio.CancelledError):
+        pass
+    return resp
+
+
 async def _not_found(request: web.Request) -> web.Response:
     raise _NOT_FOUND
 
@@ -167,6 +193,7 @@ def build_app(ctx: ServerContext) -> web.Application:
     r.add_get("/openapi/v3", _openapi_v3)
     r.add_get("/openapi/v3/{tail:.*}", _openapi_v3)
     r.add_get("/openapi/v2", _not_found)
+    r.add_get("/kubelab/v1/trace", _trace)
     r.add_route("*", "/api/{tail:.+}", _resources)
     r.add_route("*", "/apis/{tail:.+}", _resources)
     return app

@@ -170,9 +170,11 @@ def bind_pod(ctx: ServerContext, ns: str | None, binding: dict[str, Any]) -> dic
             raise errors.not_found("", "pods", name)
         new = bind(kv.value)
         try:
-            return ctx.store.update(key, new, expected_revision=kv.mod_revision).value
+            kv2 = ctx.store.update(key, new, expected_revision=kv.mod_revision)
         except RevisionMismatch:
             continue
+        ctx.registry._traced("put", pod_rt, kv2)
+        return kv2.value
     raise errors.conflict("", "pods", name, errors.STALE_RV)
 
 

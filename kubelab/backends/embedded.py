@@ -24,6 +24,7 @@ from kubelab.apiserver.registry import Registry
 from kubelab.apiserver.server import build_app
 from kubelab.clock import Clock, SystemClock
 from kubelab.store import Store
+from kubelab.trace import TraceBus
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +126,7 @@ class EmbeddedServer:
         ctx = ServerContext(store=store, resources=resources, registry=registry, clock=cfg.clock, host=cfg.host,
                             port=self.port)
         ctx.tokens[self.token] = ("kubernetes-admin", ["system:masters", "system:authenticated"])
+        ctx.trace = registry.trace = TraceBus(cfg.clock)
         from kubelab.apiserver.openapi import OpenAPIDocs
 
         ctx.openapi = OpenAPIDocs(resources)
