@@ -36,6 +36,18 @@ SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 PROTECTED_NAMESPACES = ("default", "kube-system", "kube-public")
 SYSTEM_MANAGER = WriteOptions(field_manager="kube-apiserver")
 
+# the API server's own PriorityClasses (pkg/apis/scheduling SystemPriorityClasses)
+PRIORITY_CLASSES: list[dict[str, Any]] = [
+    {"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+     "metadata": {"name": "system-node-critical"}, "value": 2000001000,
+     "description": "Used for system critical pods that must not be moved from their current node."},
+    {"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+     "metadata": {"name": "system-cluster-critical"}, "value": 2000000000,
+     "description": "Used for system critical pods that must run in the cluster, but can be moved to another node "
+                    "if necessary."},
+]
+
+
 
 class Bootstrap:
     def __init__(self, ctx: ServerContext, ca_pem: bytes, seed: int | None = None) -> None:
@@ -85,6 +97,10 @@ class Bootstrap:
                 {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 53},
                 {"name": "metrics", "port": 9153, "protocol": "TCP", "targetPort": 9153}]},
         })
+        pc_rt = self.ctx.resources.lookup("scheduling.k8s.io", "v1", "priorityclasses")
+        assert pc_rt is not None
+        for pc in PRIORITY_CLASSES:
+            self._ensure(pc_rt, None, pc)
         sc_rt = self.ctx.resources.lookup("storage.k8s.io", "v1", "storageclasses")
         assert sc_rt is not None
         self._ensure(sc_rt, None, {
@@ -115,6 +131,8 @@ class Bootstrap:
                                f'{rt.plural}{"." + rt.group if rt.group else ""} "{new["metadata"].get("name", "")}" '
                                f"is forbidden: unable to create new content in namespace {ns} because it is being "
                                "terminated")
+        if rt.kind == "Pod" and rt.group == "" and old is None:
+            self._admit_priority(new)
         if rt.kind == "Service" and rt.group == "" and not opts.dry_run:
             if old is None:
                 alloc = allocate_service(new, self.ips, self.ports)
@@ -125,6 +143,19 @@ class Bootstrap:
             from kubelab.apiserver.crd import crd_status
 
             new["status"] = crd_status(new, old)
+
+    def _admit_priority(self, pod: dict[str, Any]) -> None:
+        """The Priority admission plugin: a pod's priorityClassName sets its priority."""
+        spec = pod.get("spec") or {}
+        pcn = spec.get("priorityClassName")
+        if not pcn:
+            return
+        kv = self.ctx.store.get(f"/registry/scheduling.k8s.io/priorityclasses/{pcn}")
+        if kv is None:
+            raise ApiError(403, "Forbidden", f'pods "{pod["metadata"].get("name", "")}" is forbidden: no '
+                                             f"PriorityClass with name {pcn} was found")
+        spec["priority"] = kv.value.get("value", 0)
+        spec["preemptionPolicy"] = kv.value.get("preemptionPolicy", "PreemptLowerPriority")
 
     def _after_write(self, rt: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None,
                      opts: WriteOptions) -> None:
