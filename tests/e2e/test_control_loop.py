@@ -1,0 +1,152 @@
+"""The control loop end to end, judged by real kubectl against `kubelab up --config` with kind's three-node
+example: nodes, scheduling, Deployments and rollouts, self-healing, node failure, Jobs, CronJobs, events."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import Cluster
+
+THREE_NODES = """\
+kind: Cluster
+apiVersion: kind.x-k8s.io/v1alpha4
+nodes:
+- role: control-plane
+- role: worker
+- role: worker
+"""
+
+
+@pytest.fixture(scope="module")
+def kind3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    from kubelab.backends.embedded import EmbeddedServer, ServerConfig
+    from kubelab.kubeconfig import write_context
+
+    d = tmp_path_factory.mktemp("kind3")
+    cfg = d / "clusters.yml"
+    cfg.write_text(THREE_NODES)
+    srv = EmbeddedServer(ServerConfig(name="local", cluster_config=cfg)).start()
+    kc = d / "kubeconfig"
+    write_context(kc, "kubelab-local", srv.url, srv.pki.ca_cert_pem, srv.pki.admin_cert_pem, srv.pki.admin_key_pem)
+    try:
+        yield Cluster(srv, kc, "kubelab-local")
+    finally:
+        srv.stop()
+
+
+def wait_for(fn, timeout: float = 30, interval: float = 0.2):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"condition not met in {timeout}s; last value: {last!r}")
+
+
+def pods(c: Cluster, ns: str, selector: str = "") -> list[dict]:  # type: ignore[type-arg]
+    args = ["get", "pods", "-n", ns, "-o", "json"] + (["-l", selector] if selector else [])
+    return json.loads(c.kubectl(*args).stdout)["items"]  # type: ignore[no-any-return]
+
+
+def test_nodes_are_kinds_three_ready_nodes(kind3: Cluster) -> None:
+    out = wait_for(lambda: (o := kind3.kubectl("get", "nodes").stdout).count(" Ready ") == 3 and o)
+    rows = [line.split() for line in out.splitlines()[1:]]
+    assert [(r[0], r[1], r[2]) for r in rows] == [
+        ("local-control-plane", "Ready", "control-plane"), ("local-worker", "Ready", "<none>"),
+        ("local-worker2", "Ready", "<none>")]
+    assert all(r[4] == "v1.37.0" for r in rows)
+    wide = kind3.kubectl("get", "nodes", "-o", "wide").stdout
+    assert "containerd://" in wide and "172.18.0.2" in wide
+
+
+def test_kube_system_looks_like_kinds(kind3: Cluster) -> None:
+    def listing() -> str | None:
+        out = kind3.kubectl("get", "pods", "-n", "kube-system", "-o", "wide").stdout
+        names = [line.split()[0] for line in out.splitlines()[1:]]
+        want = ["etcd-local-control-plane", "kube-apiserver-local-control-plane",
+                "kube-controller-manager-local-control-plane", "kube-scheduler-local-control-plane"]
+        ok = all(n in names for n in want) and sum(n.startswith("kube-proxy-") for n in names) == 3 \
+            and sum(n.startswith("coredns-") for n in names) == 2
+        running = all(line.split()[2] == "Running" for line in out.splitlines()[1:])
+        return out if ok and running else None
+
+    out = wait_for(listing, 30)
+    assert "kube-apiserver-local-control-plane" in out
+
+
+def test_deployment_spreads_over_workers_and_rolls(kind3: Cluster) -> None:
+    k = kind3.kubectl
+    k("create", "namespace", "roll")
+    k("create", "deployment", "web", "--image=nginx:1.27", "--replicas=6", "-n", "roll")
+    k("rollout", "status", "deployment/web", "-n", "roll", "--timeout=60s", timeout=70)
+    ps = pods(kind3, "roll", "app=web")
+    assert len(ps) == 6 and all(p["status"]["phase"] == "Running" for p in ps)
+    spread = Counter(p["spec"]["nodeName"] for p in ps)
+    assert spread == {"local-worker": 3, "local-worker2": 3}
+
+    k("set", "image", "deployment/web", "nginx=nginx:1.28", "-n", "roll")
+    k("rollout", "status", "deployment/web", "-n", "roll", "--timeout=60s", timeout=70)
+    ps = pods(kind3, "roll", "app=web")
+    assert {p["spec"]["containers"][0]["image"] for p in ps} == {"nginx:1.28"} and len(ps) == 6
+    hist = k("rollout", "history", "deployment/web", "-n", "roll").stdout
+    assert [line.split()[0] for line in hist.splitlines() if line[:1].isdigit()] == ["1", "2"]
+    k("rollout", "undo", "deployment/web", "-n", "roll")
+    k("rollout", "status", "deployment/web", "-n", "roll", "--timeout=60s", timeout=70)
+    dep = json.loads(k("get", "deploy", "web", "-n", "roll", "-o", "json").stdout)
+    assert dep["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.27"
+
+    # self-healing: a deleted replica comes back
+    victim = pods(kind3, "roll", "app=web")[0]["metadata"]["name"]
+    k("delete", "pod", victim, "-n", "roll")
+    wait_for(lambda: len([p for p in pods(kind3, "roll", "app=web")
+                          if p["status"]["phase"] == "Running" and p["metadata"]["name"] != victim
+                          and not p["metadata"].get("deletionTimestamp")]) == 6, 30)
+
+
+def test_describe_pod_shows_the_life_of_a_pod(kind3: Cluster) -> None:
+    kind3.kubectl("run", "life", "--image=nginx:1.27", "-n", "default")
+    wait_for(lambda: pods(kind3, "default", "run=life")[0]["status"]["phase"] == "Running")
+    out = kind3.kubectl("describe", "pod", "life", "-n", "default").stdout
+    events = out.split("Events:")[1]
+    order = [r for r in ("Scheduled", "Pulling", "Pulled", "Created", "Started") if r in events]
+    assert order == ["Scheduled", "Pulling", "Pulled", "Created", "Started"]
+    idx = [events.index(r) for r in order]
+    assert idx == sorted(idx)
+
+
+def test_pod_too_big_for_any_node_stays_pending_with_real_message(kind3: Cluster) -> None:
+    kind3.kubectl("run", "huge", "--image=nginx", "--overrides",
+                  json.dumps({"spec": {"containers": [{"name": "huge", "image": "nginx",
+                                                       "resources": {"requests": {"cpu": "100"}}}]}}))
+    ev = wait_for(lambda: [line for line in kind3.kubectl("get", "events", "--field-selector",
+                                                          "involvedObject.name=huge").stdout.splitlines()
+                           if "FailedScheduling" in line])
+    assert "0/3 nodes are available: 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }, " \
+           "2 Insufficient cpu." in ev[0]
+    assert pods(kind3, "default", "run=huge")[0]["status"]["phase"] == "Pending"
+
+
+def test_job_completes_and_failing_job_fails_at_backoff_limit(kind3: Cluster) -> None:
+    k = kind3.kubectl
+    k("create", "namespace", "jobs")
+    k("apply", "-n", "jobs", "-f", "-", input=json.dumps({
+        "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "three"},
+        "spec": {"completions": 3, "template": {"spec": {"restartPolicy": "Never", "containers": [
+            {"name": "c", "image": "busybox:1.36", "command": ["echo", "done"]}]}}}}))
+    k("apply", "-n", "jobs", "-f", "-", input=json.dumps({
+        "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "fails"},
+        "spec": {"backoffLimit": 2, "template": {"spec": {"restartPolicy": "Never", "containers": [
+            {"name": "c", "image": "busybox:1.36", "command": ["sh", "-c", "exit 1"]}]}}}}))
+    k("wait", "--for=condition=Complete", "job/three", "-n", "jobs", "--timeout=60s", timeout=70)
+    k("wait", "--for=condition=Failed", "job/fails", "-n", "jobs", "--timeout=90s", timeout=100)
+    job = json.loads(k("get", "job", "fails", "-n", "jobs", "-o", "json").stdout)
+    failed = [c for c in job["status"]["conditions"] if c["type"] == "Failed"][0]
+    assert failed["reason"] == "BackoffLimitExceeded" and job["status"]["failed"] == 3
+    assert json.loads(k("get", "job", "three", "-n", "jobs", "-o", "json").stdout)["status"]["succeeded"] == 3
