@@ -371,7 +371,14 @@ def _up_foreground(args: argparse.Namespace, stop: threading.Event | None = None
             return 1
         config = config_cls(name=name, host="127.0.0.1", port=args.port,
                             cluster_config=Path(args.config) if args.config else None)
-        server = server_cls(config)
+        try:
+            server = server_cls(config)
+        except ValueError as exc:  # kindconfig.ConfigError: the cluster config file is not usable
+            _err(str(exc))
+            return 1
+        ignored = getattr(getattr(server, "plan", None), "ignored", None)
+        if ignored:
+            _err(f"note: ignoring fields kubelab does not use: {', '.join(ignored)}")
         try:
             server.start()
         except Exception as exc:  # any start-up failure is reported to the user

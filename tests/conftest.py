@@ -49,7 +49,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     from kubelab.kubeconfig import write_context
 
     d = tmp_path_factory.mktemp("cluster")
-    srv = EmbeddedServer(ServerConfig(name="test")).start()
+    # a bare API server: the API semantics tests need no scheduler or controllers acting on their objects
+    srv = EmbeddedServer(ServerConfig(name="test", control_plane=False)).start()
     kc = d / "kubeconfig"
     write_context(kc, "kubelab-test", srv.url, srv.pki.ca_cert_pem, srv.pki.admin_cert_pem, srv.pki.admin_key_pem)
     try:

@@ -22,7 +22,10 @@ from kubelab.apiserver.context import ServerContext
 from kubelab.apiserver.pki import ClusterPKI
 from kubelab.apiserver.registry import Registry
 from kubelab.apiserver.server import build_app
+from kubelab.backends import kindconfig
+from kubelab.backends.controlplane import ControlPlane
 from kubelab.clock import Clock, SystemClock
+from kubelab.config import LabConfig
 from kubelab.store import Store
 from kubelab.trace import TraceBus
 
@@ -38,6 +41,8 @@ class ServerConfig:
     clock: Clock = field(default_factory=SystemClock)
     seed: int | None = None  # fixes uids, generated names and allocated IPs (deterministic tests)
     history: int = 100_000  # watch history window (events)
+    control_plane: bool = False  # run kubelets, scheduler and controllers (False: a bare API server)
+    lab: LabConfig = field(default_factory=LabConfig)
 
 
 def _new_loop() -> asyncio.AbstractEventLoop:
@@ -80,6 +85,9 @@ class EmbeddedServer:
         self._stop_future: asyncio.Future[None] | None = None
         self.ctx: ServerContext | None = None
         self.port = 0
+        self.control_plane: ControlPlane | None = None
+        # the topology, read before start so a bad config fails here with a clear message
+        self.plan = kindconfig.load(self.config.cluster_config, self.config.name)
 
     @property
     def url(self) -> str:
@@ -138,6 +146,9 @@ class EmbeddedServer:
         ctx = self.ctx = self.build_context()
         bootstrap = Bootstrap(ctx, self.pki.ca_cert_pem, seed=self.config.seed)
         bootstrap.run(asyncio.get_running_loop())
+        if self.config.control_plane:
+            self.control_plane = ControlPlane(ctx, self.plan, self.config.lab)
+            await self.control_plane.start()
         app = build_app(ctx)
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await runner.setup()
@@ -149,7 +160,11 @@ class EmbeddedServer:
         try:
             await self._stop_future
         finally:
+            if self.control_plane is not None:
+                await self.control_plane.stop()
             ctx.store.close()  # ends every open watch, so the runner can finish
+            if ctx.trace is not None:
+                ctx.trace.close()
             await runner.cleanup()
 
     def stop(self) -> None:
