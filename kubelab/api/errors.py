@@ -140,3 +140,18 @@ def invalid(kind: str, group: str, name: str, errors: list[FieldError]) -> ApiEr
             "causes": [{"reason": e.reason, "message": str(e).split(": ", 1)[1] if ": " in str(e) else str(e), "field": e.path} for e in errors],
         },
     )
+
+
+def json_kind(v: Any) -> str:
+    """How Go's encoding/json names a JSON value's kind in its errors ("cannot unmarshal array into ...")."""
+    if isinstance(v, bool):
+        return "bool"
+    if isinstance(v, str):
+        return "string"
+    if isinstance(v, int | float):
+        return "number"
+    if isinstance(v, list):
+        return "array"
+    if isinstance(v, dict):
+        return "object"
+    return "null"

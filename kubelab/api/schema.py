@@ -29,7 +29,7 @@ from pathlib import Path
 from types import ModuleType, UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
 
-from kubelab.api.errors import ApiError, FieldError
+from kubelab.api.errors import ApiError, FieldError, json_kind
 from kubelab.api.resources import BUILTIN, ResourceType
 
 # ------------------------------------------------------------------------------------------------------------
@@ -521,16 +521,6 @@ def strict_error(paths: Iterable[str]) -> ApiError:
 # JSON type errors (encoding/json UnmarshalTypeError wording)
 
 
-def _json_kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, list):
-        return "array"
-    return "object"
 
 
 def _go_type(node: TypeNode) -> str:
@@ -557,20 +547,20 @@ def _mismatch(node: TypeNode, value: Any) -> str | None:
     """The JSON value description when ``value`` cannot be decoded into ``node``, else None."""
     kind = node.kind
     if kind in (MODEL, MAP):
-        return None if isinstance(value, dict) else _json_kind(value)
+        return None if isinstance(value, dict) else json_kind(value)
     if kind == LIST:
-        return None if isinstance(value, list) else _json_kind(value)
+        return None if isinstance(value, list) else json_kind(value)
     if kind in (STRING, TIME, MICROTIME, BYTES):
-        return None if isinstance(value, str) else _json_kind(value)
+        return None if isinstance(value, str) else json_kind(value)
     if kind == BOOLEAN:
-        return None if isinstance(value, bool) else _json_kind(value)
+        return None if isinstance(value, bool) else json_kind(value)
     if kind == NUMBER:
-        return None if isinstance(value, (int, float)) and not isinstance(value, bool) else _json_kind(value)
+        return None if isinstance(value, (int, float)) and not isinstance(value, bool) else json_kind(value)
     if kind in (INTEGER, INTSTR):
         if kind == INTSTR and isinstance(value, str):
             return None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            return _json_kind(value)
+            return json_kind(value)
         lo, hi = _INT_RANGE.get(node.fmt or "int32", _INT_RANGE["int32"])
         if isinstance(value, float) or not lo <= value <= hi:
             return f"number {value}"

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 import yaml
 
-from kubelab.api.errors import ApiError, bad_request, unsupported_media_type
+from kubelab.api.errors import ApiError, bad_request, json_kind, unsupported_media_type
 
 JSON = "application/json"
 YAML = "application/yaml"
@@ -55,7 +55,7 @@ def decode_body(body: bytes, content_type: str) -> dict[str, Any]:
     if not isinstance(obj, dict):
         raise bad_request(
             "couldn't get version/kind; json parse error: json: cannot unmarshal "
-            f"{_json_kind(obj)} into Go value of type struct {{ APIVersion string \"json:\\\"apiVersion,omitempty\\\"\"; "
+            f"{json_kind(obj)} into Go value of type struct {{ APIVersion string \"json:\\\"apiVersion,omitempty\\\"\"; "
             "Kind string \"json:\\\"kind,omitempty\\\"\" }"
         )
     return obj
@@ -70,16 +70,6 @@ def _yaml_problem(e: yaml.YAMLError) -> str:
     return f"yaml: {problem}"
 
 
-def _json_kind(v: Any) -> str:
-    if isinstance(v, list):
-        return "array"
-    if isinstance(v, str):
-        return "string"
-    if isinstance(v, bool):
-        return "bool"
-    if isinstance(v, int | float):
-        return "number"
-    return "null"
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from kubelab.api.errors import ApiError
+from kubelab.api.errors import ApiError, json_kind
 from kubelab.api.patch._common import bad_request, decode_json, unprocessable
 from kubelab.api.patch.json_patch import json_patch, parse_json_patch
 from kubelab.api.patch.merge_patch import merge_patch, parse_merge_patch
@@ -110,7 +110,7 @@ def apply_patch(
         except ValueError as e:
             raise bad_request(str(e)) from None
         if not isinstance(patch, dict):
-            raise bad_request(f"json: cannot unmarshal {_json_kind(patch)} into Go value of type map[string]interface {{}}")
+            raise bad_request(f"json: cannot unmarshal {json_kind(patch)} into Go value of type map[string]interface {{}}")
         result = strategic_merge(current, patch, root_schema(rt.model))
     if not isinstance(result, dict):
         raise unprocessable(
@@ -122,16 +122,6 @@ def apply_patch(
     return result
 
 
-def _json_kind(v: Any) -> str:
-    if isinstance(v, list):
-        return "array"
-    if isinstance(v, str):
-        return "string"
-    if isinstance(v, bool):
-        return "bool"
-    if isinstance(v, int | float):
-        return "number"
-    return "null"
 
 
 class _ApplyLoader(yaml.SafeLoader):
@@ -174,7 +164,7 @@ def _decode_apply(body: bytes, ctype: str, rt: ResourceType) -> Any:
     config = _stringify_keys(config)
     if config is not None and not isinstance(config, dict):
         raise bad_request(
-            f"error decoding YAML: json: cannot unmarshal {_json_kind(config)} into Go value of type "
+            f"error decoding YAML: json: cannot unmarshal {json_kind(config)} into Go value of type "
             "map[string]interface {}"
         )
     return config or {}
