@@ -71,6 +71,7 @@ class Client:
         self.manager = manager  # field manager and event source component
         self.clock = ctx.clock
         self._events: OrderedDict[tuple[str, ...], Obj] = OrderedDict()
+        self._last_stamp = 0
 
     # ------------------------------------------------------------------------------------------ resources
     def resource(self, resource: str) -> ResourceType:
@@ -188,6 +189,13 @@ class Client:
                                        "target": {"apiVersion": "v1", "kind": "Node", "name": node}})
 
     # ------------------------------------------------------------------------------------------ events
+    def _event_stamp(self, now: Any) -> int:
+        """Event names end in the time in nanoseconds, as client-go's; strictly increasing per client so two
+        events in one instant (a fake clock) still get distinct names."""
+        stamp = max(int(now.timestamp() * 1e9), self._last_stamp + 1)
+        self._last_stamp = stamp
+        return stamp
+
     def event(self, involved: Obj, reason: str, message: str, type_: str = "Normal", *,
               host: str = "", action: str = "", field_path: str = "") -> Obj | None:
         """Record a core/v1 Event about ``involved`` (an object or an object reference), aggregating repeats."""
@@ -215,7 +223,7 @@ class Client:
                 self._events.pop(key, None)
         ev = {
             "apiVersion": "v1", "kind": "Event",
-            "metadata": {"name": f"{ref['name']}.{int(now.timestamp() * 1e9):x}", "namespace": ns},
+            "metadata": {"name": f"{ref['name']}.{self._event_stamp(now):x}", "namespace": ns},
             "involvedObject": {k: v for k, v in ref.items() if v},
             "reason": reason, "message": message, "type": type_,
             "source": {"component": self.manager, **({"host": host} if host else {})},
