@@ -3,7 +3,7 @@
 Mirrors the small REST storages next to each kind in kubernetes pkg/registry (StatusREST, ScaleREST,
 BindingREST, EvictionREST, LogREST, TokenREST). exec, attach and port-forward arrive with the process runtime.
 
-Simplified: eviction does not consult PodDisruptionBudgets yet; tokens are random opaque strings kept in memory
+Simplified: tokens are random opaque strings kept in memory
 (not signed JWTs) and authenticate as the service account.
 """
 
@@ -52,10 +52,22 @@ async def handle(request: web.Request, ctx: ServerContext, info: RequestInfo) ->
             raise errors.bad_request(f"name in URL does not match name in Binding object: {name}")
         return await create_binding(ctx, ns, body)
     elif sub == "eviction" and method == "POST":
+        from kubelab.apiserver.admission import check_eviction
+
         body = codec.decode_body(await handlers._read_body(request), handlers.content_type(request))
         pod_rt = ctx.resources.lookup("", "v1", "pods")
         assert pod_rt is not None
-        ctx.registry.delete(pod_rt, ns, name, body.get("deleteOptions") or {})
+        dry_run = "dryRun" in request.query
+        pod = ctx.registry.get(pod_rt, ns, name)
+        try:
+            check_eviction(ctx, pod, dry_run=dry_run)  # PodDisruptionBudgets: 429 while none may be disrupted
+        except ApiError as e:
+            resp = handlers.json_response(e.status(), e.code)
+            retry = (e.details or {}).get("retryAfterSeconds")
+            if retry:
+                resp.headers["Retry-After"] = str(retry)
+            return resp
+        ctx.registry.delete(pod_rt, ns, name, body.get("deleteOptions") or {}, dry_run=dry_run)
         return handlers.json_response(_SUCCESS, 201)
     elif sub == "log" and method == "GET":
         return await _log(request, ctx, rt, ns, name)

@@ -60,12 +60,9 @@ class ControlPlane:
         from kubelab.kubelet import Kubelet, NodeSpec, make_log_provider
         from kubelab.scheduler import Scheduler
 
-        try:
-            from kubelab.apiserver.admission import install as install_admission
+        from kubelab.apiserver.admission import install as install_admission
 
-            install_admission(self.ctx, self.config)
-        except ImportError:
-            log.warning("admission plugins not available")
+        install_admission(self.ctx, self.config)  # idempotent: the embedded server installs them too
         cp = self.plan.control_plane
         for node in self.plan.nodes:
             spec = NodeSpec(name=node.name, role=node.role, labels=dict(node.labels), taints=list(node.taints),

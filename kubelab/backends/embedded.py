@@ -17,6 +17,7 @@ from pathlib import Path
 from aiohttp import web
 
 from kubelab.api.resources import ResourceRegistry
+from kubelab.apiserver.admission import install as install_admission
 from kubelab.apiserver.bootstrap import Bootstrap
 from kubelab.apiserver.context import ServerContext
 from kubelab.apiserver.pki import ClusterPKI
@@ -145,6 +146,7 @@ class EmbeddedServer:
     async def _serve(self, sock: socket.socket) -> None:
         ctx = self.ctx = self.build_context()
         bootstrap = Bootstrap(ctx, self.pki.ca_cert_pem, seed=self.config.seed)
+        install_admission(ctx, self.config.lab)  # quotas, limit ranges, default tolerations and storage class
         bootstrap.run(asyncio.get_running_loop())
         if self.config.control_plane:
             self.control_plane = ControlPlane(ctx, self.plan, self.config.lab)
