@@ -57,10 +57,9 @@ class ControlPlane:
         return Client(self.ctx, manager)
 
     async def start(self) -> None:
+        from kubelab.apiserver.admission import install as install_admission
         from kubelab.kubelet import Kubelet, NodeSpec, make_log_provider
         from kubelab.scheduler import Scheduler
-
-        from kubelab.apiserver.admission import install as install_admission
 
         install_admission(self.ctx, self.config)  # idempotent: the embedded server installs them too
         cp = self.plan.control_plane
