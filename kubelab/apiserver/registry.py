@@ -526,6 +526,9 @@ def _blocks_removal(rt: ResourceType, obj: dict[str, Any]) -> bool:
     waits for its kubelet (which deletes it again with grace period 0)."""
     if rt.kind == "Namespace":
         return bool((obj.get("spec") or {}).get("finalizers"))
+    if rt.kind == "Pod" and not rt.group:
+        # a pod in graceful deletion goes only when its kubelet confirms (a delete with grace period 0)
+        return int((obj.get("metadata") or {}).get("deletionGracePeriodSeconds") or 0) > 0
     return False
 
 

@@ -128,5 +128,9 @@ def plan(doc: dict[str, Any], cluster_name: str = "kind", source: str = "config"
                **{k: str(v) for k, v in ((raw.get("kubelab") or {}).get("capacity") or {}).items()}}
         nodes.append(NodePlan(node_name, role, labels, taints, cap, str(next(cidrs, pods_net)),
                               f"172.18.0.{ip_index}"))
+    if "worker" not in roles:
+        # as kind does: with no workers, the control plane is untainted so workloads can run on it
+        for lone in nodes:
+            lone.taints = []
     return ClusterPlan(name, nodes, pod_subnet, str(networking.get("serviceSubnet") or "10.96.0.0/16"),
                        ignored)

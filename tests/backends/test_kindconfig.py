@@ -34,6 +34,7 @@ def test_three_node_example_verbatim(tmp_path) -> None:  # type: ignore[no-untyp
 def test_no_config_is_one_control_plane_node() -> None:
     p = load(None, "kind")
     assert [(n.name, n.role) for n in p.nodes] == [("kind-control-plane", "control-plane")]
+    assert p.nodes[0].taints == []  # kind untaints a lone control plane
 
 
 def test_labels_capacity_and_ignored_fields() -> None:

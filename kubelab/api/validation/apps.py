@@ -188,6 +188,19 @@ def validate_replica_set_update(new: Obj, old: Obj) -> list[FieldError]:
 # ---- StatefulSet -------------------------------------------------------------------------------------------
 
 
+def _with_claim_volumes(tmpl: Obj, spec: Obj) -> Obj:
+    """The template as the controller will run it: each volumeClaimTemplate becomes a volume of the pod, so
+    volumeMounts may name the claim templates (the standard StatefulSet example does)."""
+    claims = [c.get("metadata", {}).get("name") for c in spec.get("volumeClaimTemplates") or []
+              if isinstance(c, dict)]
+    pod_spec = tmpl.get("spec")
+    if not claims or not isinstance(pod_spec, dict):
+        return tmpl
+    have = {v.get("name") for v in pod_spec.get("volumes") or [] if isinstance(v, dict)}
+    extra = [{"name": n, "persistentVolumeClaim": {"claimName": n}} for n in claims if n and n not in have]
+    return {**tmpl, "spec": {**pod_spec, "volumes": list(pod_spec.get("volumes") or []) + extra}}
+
+
 def _validate_statefulset_spec(spec: Obj) -> list[FieldError]:
     errs: list[FieldError] = []
     pmp = s(spec, "podManagementPolicy")
@@ -250,7 +263,7 @@ def _validate_statefulset_spec(spec: Obj) -> list[FieldError]:
                 "`selector` does not match template `labels`",
             )
         )
-    errs.extend(validate_pod_template_spec(tmpl, "spec.template"))
+    errs.extend(validate_pod_template_spec(_with_claim_volumes(tmpl, spec), "spec.template"))
     rp = s(tmpl, "spec", "restartPolicy")
     if rp != "Always":
         errs.append(not_supported("spec.template.spec.restartPolicy", rp, ("Always",)))
