@@ -207,14 +207,25 @@ async def _log(request: web.Request, ctx: ServerContext, rt: ResourceType, ns: s
     if ctx.log_provider is None or not (pod.get("spec") or {}).get("nodeName"):
         reason = "ContainerCreating"
         raise errors.bad_request(f'container "{container}" in pod "{name}" is waiting to start: {reason}')
+    # the first chunk before the response starts, so a provider's error (container waiting, no previous
+    # container) still reaches the client as a Status, not as a broken stream
+    chunks = ctx.log_provider(pod, container, dict(request.query))
+    try:
+        first: bytes | None = await chunks.__anext__()
+    except StopAsyncIteration:
+        first = None
     resp = web.StreamResponse(status=200, headers={"Content-Type": "text/plain"})
     resp.enable_chunked_encoding()
     await resp.prepare(request)
     try:
-        async for chunk in ctx.log_provider(pod, container, dict(request.query)):
-            await resp.write(chunk)
+        if first is not None:
+            await resp.write(first)
+            async for chunk in chunks:
+                await resp.write(chunk)
     except ConnectionResetError:
         pass
+    finally:
+        await chunks.aclose()  # type: ignore[attr-defined]
     await resp.write_eof()
     return resp
 

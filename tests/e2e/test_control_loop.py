@@ -30,7 +30,7 @@ def kind3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     d = tmp_path_factory.mktemp("kind3")
     cfg = d / "clusters.yml"
     cfg.write_text(THREE_NODES)
-    srv = EmbeddedServer(ServerConfig(name="local", cluster_config=cfg)).start()
+    srv = EmbeddedServer(ServerConfig(name="local", cluster_config=cfg, control_plane=True)).start()
     kc = d / "kubeconfig"
     write_context(kc, "kubelab-local", srv.url, srv.pki.ca_cert_pem, srv.pki.admin_cert_pem, srv.pki.admin_key_pem)
     try:
@@ -111,7 +111,7 @@ def test_deployment_spreads_over_workers_and_rolls(kind3: Cluster) -> None:
 
 
 def test_describe_pod_shows_the_life_of_a_pod(kind3: Cluster) -> None:
-    kind3.kubectl("run", "life", "--image=nginx:1.27", "-n", "default")
+    kind3.kubectl("run", "life", "--image=nginx:1.25", "-n", "default")  # a tag no earlier test pulled
     wait_for(lambda: pods(kind3, "default", "run=life")[0]["status"]["phase"] == "Running")
     out = kind3.kubectl("describe", "pod", "life", "-n", "default").stdout
     events = out.split("Events:")[1]

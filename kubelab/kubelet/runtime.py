@@ -1,0 +1,483 @@
+"""The container runtime interface (CRI) the kubelet talks to, and a simulated runtime that implements it.
+
+Mirrors the CRI's two services (k8s.io/cri-api runtime/v1): RuntimeService (pod sandboxes, containers, logs,
+exec, port-forward, container events) and ImageService (pull, status, list). Calls are coroutines, as a real
+runtime is reached over gRPC. Errors read like a gRPC status (``rpc error: code = NotFound desc = ...``), as
+the kubelet relays them into events and container statuses.
+
+``SimulatedRuntime`` runs no processes: a container is a record that plays its ``Program`` (from
+``kubelab.kubelet.programs``) on the injected clock: output lines, sleeps, an exit code. It also does the
+sandbox's networking (a host-local style IP allocator over the node's pod CIDR, given to it by the kubelet's
+``update_runtime_config``, as CRI's UpdateRuntimeConfig does). Pulls record the image; their duration belongs
+to the lifecycle stages (``LabConfig.image_pull_delay``), not to the runtime. A process runtime can implement
+the same protocol later; ``exec`` and ``port_forward`` raise NotImplementedError here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as _dt
+import hashlib
+import ipaddress
+import itertools
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from kubelab.clock import Clock
+from kubelab.config import LabConfig
+from kubelab.kubelet import images
+from kubelab.kubelet.programs import DATE_MARK, Program, Step, program_for
+
+SANDBOX_READY, SANDBOX_NOTREADY = "SANDBOX_READY", "SANDBOX_NOTREADY"
+CONTAINER_CREATED, CONTAINER_RUNNING, CONTAINER_EXITED = "CONTAINER_CREATED", "CONTAINER_RUNNING", "CONTAINER_EXITED"
+
+
+class CRIError(Exception):
+    """A failed runtime call, shaped like a gRPC status."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"rpc error: code = {code} desc = {message}")
+        self.code = code
+        self.desc = message
+
+
+# ------------------------------------------------------------------------------------------------ messages
+@dataclass
+class PodSandboxConfig:
+    name: str
+    namespace: str
+    uid: str
+    attempt: int = 0
+    hostname: str = ""
+    host_network: bool = False
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class PodSandboxStatus:
+    id: str
+    config: PodSandboxConfig
+    state: str
+    created_at: _dt.datetime
+    ip: str = ""
+
+
+@dataclass
+class ContainerConfig:
+    name: str
+    image: str  # as the pod spec wrote it
+    attempt: int = 0
+    command: list[str] = field(default_factory=list)
+    args: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    working_dir: str = ""
+    stdin: bool = False
+    tty: bool = False
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ContainerStatus:
+    id: str
+    sandbox_id: str
+    name: str
+    attempt: int
+    state: str
+    image: str  # fully qualified, tagged: docker.io/library/nginx:1.27
+    image_ref: str  # repo digest: docker.io/library/nginx@sha256:...
+    created_at: _dt.datetime
+    started_at: _dt.datetime | None = None
+    finished_at: _dt.datetime | None = None
+    exit_code: int = 0
+    reason: str = ""
+    message: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Image:
+    id: str
+    repo_tags: list[str]
+    repo_digests: list[str]
+    size: int
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    time: _dt.datetime
+    stream: str  # "stdout" | "stderr"
+    line: str
+
+
+@dataclass(frozen=True)
+class ContainerEvent:
+    """GetContainerEvents' message: what happened to which container (the kubelet's evented PLEG reads it)."""
+
+    container_id: str
+    sandbox_id: str
+    type: str  # CONTAINER_CREATED_EVENT | CONTAINER_STARTED_EVENT | CONTAINER_STOPPED_EVENT | CONTAINER_DELETED_EVENT
+
+
+class Runtime(Protocol):
+    """CRI RuntimeService + ImageService, as coroutines."""
+
+    runtime_name: str
+    runtime_version: str
+
+    def update_runtime_config(self, pod_cidr: str) -> None: ...
+
+    # sandboxes
+    async def run_pod_sandbox(self, config: PodSandboxConfig) -> str: ...
+
+    async def stop_pod_sandbox(self, sandbox_id: str) -> None: ...
+
+    async def remove_pod_sandbox(self, sandbox_id: str) -> None: ...
+
+    async def pod_sandbox_status(self, sandbox_id: str) -> PodSandboxStatus: ...
+
+    async def list_pod_sandboxes(self) -> list[PodSandboxStatus]: ...
+
+    # images
+    async def pull_image(self, image: str) -> str: ...
+
+    async def image_status(self, image: str) -> Image | None: ...
+
+    async def list_images(self) -> list[Image]: ...
+
+    # containers
+    async def create_container(self, sandbox_id: str, config: ContainerConfig,
+                               sandbox_config: PodSandboxConfig) -> str: ...
+
+    async def start_container(self, container_id: str) -> None: ...
+
+    async def stop_container(self, container_id: str, timeout: float) -> None: ...
+
+    async def remove_container(self, container_id: str) -> None: ...
+
+    async def container_status(self, container_id: str) -> ContainerStatus: ...
+
+    async def list_containers(self, sandbox_id: str | None = None) -> list[ContainerStatus]: ...
+
+    def logs(self, container_id: str, tail: int | None = None, follow: bool = False) -> AsyncIterator[LogEntry]: ...
+
+    async def exec(self, container_id: str, cmd: list[str], tty: bool = False, stdin: bool = False) -> Any: ...
+
+    async def port_forward(self, sandbox_id: str, port: int) -> Any: ...
+
+    def subscribe(self, callback: Callable[[ContainerEvent], None]) -> Callable[[], None]: ...
+
+
+# ------------------------------------------------------------------------------------------------ simulation
+class _IPAM:
+    """host-local style: addresses handed out in order from the last one given, .1 left for the gateway."""
+
+    def __init__(self, cidr: str) -> None:
+        self.cidr = cidr
+        net = ipaddress.ip_network(cidr, strict=False)
+        self.pool = [str(h) for h in itertools.islice(net.hosts(), 1, None)]
+        self.owner: dict[str, str] = {}
+        self.last = -1
+
+    def allocate(self, owner: str) -> str:
+        for k in range(len(self.pool)):
+            i = (self.last + 1 + k) % len(self.pool)
+            ip = self.pool[i]
+            if ip not in self.owner:
+                self.owner[ip] = owner
+                self.last = i
+                return ip
+        first, last = self.pool[0] if self.pool else "", self.pool[-1] if self.pool else ""
+        raise CRIError("Unknown", f'failed to setup network for sandbox "{owner}": plugin type="ptp" failed (add): '
+                                  f"failed to allocate for range 0: no IP addresses available in range set: "
+                                  f"{first}-{last}")
+
+    def release(self, owner: str) -> None:
+        for ip, o in list(self.owner.items()):
+            if o == owner:
+                del self.owner[ip]
+
+
+@dataclass
+class _Sandbox:
+    status: PodSandboxStatus
+
+
+@dataclass
+class _Container:
+    status: ContainerStatus
+    config: ContainerConfig
+    program: Program
+    logs: list[LogEntry] = field(default_factory=list)
+    task: asyncio.Task[None] | None = None
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class SimulatedRuntime:
+    """Containers as records driven by the clock; see the module docstring."""
+
+    runtime_name = "containerd"
+
+    def __init__(self, clock: Clock, config: LabConfig | None = None, *, name: str = "",
+                 preload: Iterable[str] = tuple(images.PRELOADED), runtime_version: str = "2.1.1") -> None:
+        self.clock = clock
+        self.config = config or LabConfig()
+        self.runtime_version = runtime_version
+        self._salt = name
+        self._ids = itertools.count(1)
+        self._sandboxes: dict[str, _Sandbox] = {}
+        self._containers: dict[str, _Container] = {}
+        self._images: dict[str, Image] = {}
+        self._ipam: _IPAM | None = None
+        self._subscribers: list[Callable[[ContainerEvent], None]] = []
+        for image in preload:
+            self._record_image(images.parse(image))
+
+    # -------------------------------------------------------------------------------------------- plumbing
+    def _new_id(self, *parts: str) -> str:
+        return hashlib.sha256("/".join((self._salt, str(next(self._ids)), *parts)).encode()).hexdigest()
+
+    def _now(self) -> _dt.datetime:
+        return self.clock.now()
+
+    def subscribe(self, callback: Callable[[ContainerEvent], None]) -> Callable[[], None]:
+        self._subscribers.append(callback)
+        return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
+
+    def _publish(self, c: _Container, type_: str) -> None:
+        ev = ContainerEvent(c.status.id, c.status.sandbox_id, type_)
+        for cb in list(self._subscribers):
+            cb(ev)
+
+    def update_runtime_config(self, pod_cidr: str) -> None:
+        if self._ipam is None or self._ipam.cidr != pod_cidr:
+            self._ipam = _IPAM(pod_cidr)
+
+    # -------------------------------------------------------------------------------------------- sandboxes
+    async def run_pod_sandbox(self, config: PodSandboxConfig) -> str:
+        sid = self._new_id("sandbox", config.namespace, config.name, config.uid)
+        ip = ""
+        if not config.host_network:
+            if self._ipam is None:
+                raise CRIError("Unknown", "failed to setup network for sandbox: no pod CIDR configured")
+            ip = self._ipam.allocate(sid)
+        self._sandboxes[sid] = _Sandbox(PodSandboxStatus(sid, config, SANDBOX_READY, self._now(), ip))
+        return sid
+
+    def _sandbox(self, sandbox_id: str) -> _Sandbox:
+        sb = self._sandboxes.get(sandbox_id)
+        if sb is None:
+            raise CRIError("NotFound", f'an error occurred when try to find sandbox "{sandbox_id}": not found')
+        return sb
+
+    async def stop_pod_sandbox(self, sandbox_id: str) -> None:
+        sb = self._sandboxes.get(sandbox_id)
+        if sb is None:
+            return
+        for c in list(self._containers.values()):
+            if c.status.sandbox_id == sandbox_id and c.status.state == CONTAINER_RUNNING:
+                self._finish(c, 137, "Error")  # StopPodSandbox forcibly stops what is still running
+        sb.status.state = SANDBOX_NOTREADY
+        if self._ipam is not None:
+            self._ipam.release(sandbox_id)
+
+    async def remove_pod_sandbox(self, sandbox_id: str) -> None:
+        await self.stop_pod_sandbox(sandbox_id)
+        for cid, c in list(self._containers.items()):
+            if c.status.sandbox_id == sandbox_id:
+                await self.remove_container(cid)
+        self._sandboxes.pop(sandbox_id, None)
+
+    async def pod_sandbox_status(self, sandbox_id: str) -> PodSandboxStatus:
+        return self._sandbox(sandbox_id).status
+
+    async def list_pod_sandboxes(self) -> list[PodSandboxStatus]:
+        return [sb.status for sb in self._sandboxes.values()]
+
+    # -------------------------------------------------------------------------------------------- images
+    def _record_image(self, ref: images.ImageRef) -> Image:
+        img = self._images.get(ref.tagged)
+        if img is None:
+            img = self._images[ref.tagged] = Image(images.image_id(ref.tagged), [ref.tagged], [ref.repo_digest],
+                                                   images.image_size(ref))
+        return img
+
+    async def pull_image(self, image: str) -> str:
+        try:
+            ref = images.check_pull(image, tuple(self.config.unpullable_images))
+        except images.InvalidImageName as e:
+            raise CRIError("InvalidArgument", str(e)) from None
+        except images.PullError as e:
+            raise CRIError(e.code, str(e)) from None
+        return self._record_image(ref).repo_digests[0]
+
+    async def image_status(self, image: str) -> Image | None:
+        try:
+            return self._images.get(images.parse(image).tagged)
+        except images.InvalidImageName:
+            return None
+
+    async def list_images(self) -> list[Image]:
+        return list(self._images.values())
+
+    # -------------------------------------------------------------------------------------------- containers
+    async def create_container(self, sandbox_id: str, config: ContainerConfig,
+                               sandbox_config: PodSandboxConfig) -> str:
+        sb = self._sandbox(sandbox_id)
+        if sb.status.state != SANDBOX_READY:
+            raise CRIError("Unknown", f'failed to create containerd container: sandbox "{sandbox_id}" is not ready')
+        ref = images.parse(config.image)
+        img = self._images.get(ref.tagged)
+        if img is None:
+            raise CRIError("NotFound", f'failed to create containerd container: image "{ref.tagged}": not found')
+        cid = self._new_id("container", sandbox_id, config.name, str(config.attempt))
+        program = program_for(config.image, config.command, config.args, config.env, stdin=config.stdin,
+                              hostname=sandbox_config.hostname or sandbox_config.name)
+        status = ContainerStatus(cid, sandbox_id, config.name, config.attempt, CONTAINER_CREATED, ref.tagged,
+                                 img.repo_digests[0], self._now(), labels=dict(config.labels),
+                                 annotations=dict(config.annotations))
+        c = self._containers[cid] = _Container(status, config, program)
+        self._publish(c, "CONTAINER_CREATED_EVENT")
+        return cid
+
+    def _container(self, container_id: str) -> _Container:
+        c = self._containers.get(container_id)
+        if c is None:
+            raise CRIError("NotFound", f'an error occurred when try to find container "{container_id}": not found')
+        return c
+
+    async def start_container(self, container_id: str) -> None:
+        c = self._container(container_id)
+        if c.status.state != CONTAINER_CREATED:
+            raise CRIError("Unknown", f"container {container_id} is not in created state")
+        c.status.state = CONTAINER_RUNNING
+        c.status.started_at = self._now()
+        if c.program.notice:
+            self._write(c, c.program.notice)
+        c.task = asyncio.get_running_loop().create_task(self._run(c), name=f"container-{c.config.name}")
+        self._publish(c, "CONTAINER_STARTED_EVENT")
+
+    async def _run(self, c: _Container) -> None:
+        outcome, code = await self._play(c, c.program.steps)
+        if outcome != "forever" and c.status.state == CONTAINER_RUNNING:
+            self._finish(c, code)
+
+    async def _play(self, c: _Container, steps: tuple[Step, ...]) -> tuple[str, int]:
+        """Play steps: ("exit", code), ("forever", 0) for a program that now runs until stopped, or ("end", 0)
+        when the steps ran out."""
+        for st in steps:
+            if st.op == "out":
+                self._write(c, st.text)
+            elif st.op == "sleep":
+                await self.clock.sleep(st.seconds)
+            elif st.op == "exit":
+                return "exit", st.code
+            elif st.op == "forever":
+                return "forever", 0
+            elif st.op == "loop":
+                if not any(s.op == "sleep" for s in st.body):
+                    await self._play(c, st.body)  # one pass: a loop that never sleeps would only spin
+                    return "forever", 0
+                while True:
+                    outcome, code = await self._play(c, st.body)
+                    if outcome != "end":
+                        return outcome, code
+        return "end", 0
+
+    def _write(self, c: _Container, text: str) -> None:
+        now = self._now()
+        if DATE_MARK in text:
+            text = text.replace(DATE_MARK, now.strftime("%a %b %e %H:%M:%S UTC %Y"))
+        for line in text.split("\n"):
+            c.logs.append(LogEntry(now, "stdout", line))
+        self._changed(c)
+
+    def _changed(self, c: _Container) -> None:
+        ev, c.changed = c.changed, asyncio.Event()
+        ev.set()
+
+    def _finish(self, c: _Container, code: int, reason: str = "") -> None:
+        if c.status.state == CONTAINER_EXITED:
+            return
+        c.status.state = CONTAINER_EXITED
+        c.status.exit_code = code
+        c.status.reason = reason or ("Completed" if code == 0 else "Error")
+        c.status.finished_at = self._now()
+        if c.status.started_at is None:
+            c.status.started_at = c.status.finished_at
+        task, c.task = c.task, None
+        if task is not None and task is not asyncio.current_task() and not task.done():
+            task.cancel()
+        c.done.set()
+        self._changed(c)
+        self._publish(c, "CONTAINER_STOPPED_EVENT")
+
+    async def stop_container(self, container_id: str, timeout: float) -> None:
+        """SIGTERM, then SIGKILL after ``timeout`` seconds. Servers exit 0 at once; PID 1 processes that do
+        not handle SIGTERM are killed at the end (exit 137)."""
+        c = self._container(container_id)
+        if c.status.state == CONTAINER_CREATED:
+            self._finish(c, 0, "Completed")
+            return
+        if c.status.state != CONTAINER_RUNNING:
+            return
+        if c.program.handles_sigterm:
+            self._finish(c, 0, "Completed")
+            return
+        if timeout > 0:
+            waiter = asyncio.ensure_future(c.done.wait())
+            sleeper = asyncio.ensure_future(self.clock.sleep(timeout))
+            try:
+                await asyncio.wait({waiter, sleeper}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                waiter.cancel()
+                sleeper.cancel()
+        self._finish(c, 137, "Error")
+
+    async def remove_container(self, container_id: str) -> None:
+        c = self._containers.get(container_id)
+        if c is None:
+            return
+        if c.status.state == CONTAINER_RUNNING:
+            self._finish(c, 137, "Error")
+        del self._containers[container_id]
+        self._publish(c, "CONTAINER_DELETED_EVENT")
+
+    async def container_status(self, container_id: str) -> ContainerStatus:
+        return self._container(container_id).status
+
+    async def list_containers(self, sandbox_id: str | None = None) -> list[ContainerStatus]:
+        return [c.status for c in self._containers.values() if sandbox_id is None or c.status.sandbox_id == sandbox_id]
+
+    async def logs(self, container_id: str, tail: int | None = None,
+                   follow: bool = False) -> AsyncIterator[LogEntry]:
+        """The container's output; with ``follow``, new lines as they come until the container stops."""
+        c = self._container(container_id)
+        entries = list(c.logs)
+        if tail is not None:
+            entries = entries[-tail:] if tail > 0 else []
+        for e in entries:
+            yield e
+        seen = len(c.logs)
+        while follow and c.status.state in (CONTAINER_RUNNING, CONTAINER_CREATED):
+            await c.changed.wait()
+            fresh, seen = c.logs[seen:], len(c.logs)
+            for e in fresh:
+                yield e
+
+    async def exec(self, container_id: str, cmd: list[str], tty: bool = False, stdin: bool = False) -> Any:
+        raise NotImplementedError("the simulated runtime runs no processes: exec needs the process runtime")
+
+    async def port_forward(self, sandbox_id: str, port: int) -> Any:
+        raise NotImplementedError("the simulated runtime runs no processes: port-forward needs the process runtime")
+
+    # -------------------------------------------------------------------------------------------- for the lab
+    def shutdown(self) -> None:
+        """Cancel the containers' clock tasks (the node's processes vanish with it)."""
+        for c in self._containers.values():
+            if c.task is not None:
+                c.task.cancel()
