@@ -93,12 +93,16 @@ def _wake(fut: asyncio.Future[None]) -> None:
 
 def rfc3339(t: _dt.datetime) -> str:
     """Kubernetes metav1.Time wire format: second precision, 'Z' suffix."""
-    return t.astimezone(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if t.tzinfo is not _dt.UTC:
+        t = t.astimezone(_dt.UTC)
+    return t.replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
 def rfc3339_micro(t: _dt.datetime) -> str:
-    """Kubernetes metav1.MicroTime wire format."""
-    return t.astimezone(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """Kubernetes metav1.MicroTime wire format (isoformat: several times faster than strftime, on hot paths)."""
+    if t.tzinfo is not _dt.UTC:
+        t = t.astimezone(_dt.UTC)
+    return t.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_time(s: str) -> _dt.datetime:

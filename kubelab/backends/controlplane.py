@@ -8,6 +8,7 @@ its machine died; ``start_kubelet(node)`` brings it back.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import importlib
 import inspect
 import logging
@@ -52,6 +53,7 @@ class ControlPlane:
         self.scheduler: Any = None
         self.controllers: list[Controller] = []
         self._tasks: list[asyncio.Task[Any]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def client(self, manager: str) -> Client:
         return Client(self.ctx, manager)
@@ -75,7 +77,7 @@ class ControlPlane:
             manager = getattr(cls, "manager", "") or f"{cls.name}-controller"
             self.controllers.append(cls(self.client(manager), self.informers, self.config, self.trace))
         self.informers.start()
-        loop = asyncio.get_running_loop()
+        loop = self._loop = asyncio.get_running_loop()
         for name, kl in self.kubelets.items():
             self._tasks.append(loop.create_task(kl.run(), name=f"kubelet-{name}"))
         self._tasks.append(loop.create_task(self.scheduler.run(), name="scheduler"))
@@ -101,10 +103,33 @@ class ControlPlane:
 
     # ---------------------------------------------------------------------------------------- failures
     def stop_kubelet(self, node: str) -> None:
-        self.kubelets[node].stop()
+        """Silence a node's kubelet (callable from any thread, e.g. a notebook cell)."""
+        self._on_loop(self.kubelets[node].stop)
 
     def start_kubelet(self, node: str) -> None:
-        self.kubelets[node].restart()
+        self._on_loop(self.kubelets[node].restart)
+
+    def _on_loop(self, fn: Any) -> None:
+        """Run ``fn`` on the cluster's event loop and wait for it: components are not thread-safe."""
+        loop = self._loop
+        try:
+            current = asyncio.get_running_loop()
+        except RuntimeError:
+            current = None
+        if loop is None or current is loop:
+            fn()
+            return
+        done: concurrent.futures.Future[None] = concurrent.futures.Future()
+
+        def call() -> None:
+            try:
+                fn()
+                done.set_result(None)
+            except BaseException as e:  # report to the calling thread
+                done.set_exception(e)
+
+        loop.call_soon_threadsafe(call)
+        done.result(10)
 
     async def stop(self) -> None:
         for c in self.controllers:

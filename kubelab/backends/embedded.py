@@ -42,7 +42,7 @@ class ServerConfig:
     clock: Clock = field(default_factory=SystemClock)
     seed: int | None = None  # fixes uids, generated names and allocated IPs (deterministic tests)
     history: int = 100_000  # watch history window (events)
-    control_plane: bool = False  # run kubelets, scheduler and controllers (False: a bare API server)
+    control_plane: bool = True  # run kubelets, scheduler and controllers (False: a bare API server)
     lab: LabConfig = field(default_factory=LabConfig)
 
 

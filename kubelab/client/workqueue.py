@@ -20,6 +20,7 @@ class WorkQueue:
         self._base, self._max = base_delay, max_delay
         self._shutdown = False
         self._timers: set[asyncio.Task[None]] = set()
+        self._waiting: dict[str, tuple[float, asyncio.Task[None]]] = {}  # key -> (due, timer)
 
     def __len__(self) -> int:
         return len(self._queue)
@@ -41,15 +42,27 @@ class WorkQueue:
                 return
 
     def add_after(self, key: str, seconds: float) -> None:
+        """Queue ``key`` once ``seconds`` have passed on the clock. One timer per key, the earliest wins (as
+        client-go's delaying queue), so callers may ask on every sync without piling up timers."""
         if seconds <= 0:
             self.add(key)
             return
+        due = self.clock.monotonic() + seconds
+        waiting = self._waiting.get(key)
+        if waiting is not None:
+            if waiting[0] <= due:
+                return
+            waiting[1].cancel()
 
         async def later() -> None:
             await self.clock.sleep(seconds)
+            mine = self._waiting.get(key)
+            if mine is not None and mine[1] is asyncio.current_task():
+                del self._waiting[key]
             self.add(key)
 
         task = asyncio.get_running_loop().create_task(later())
+        self._waiting[key] = (due, task)
         self._timers.add(task)
         task.add_done_callback(self._timers.discard)
 
@@ -87,6 +100,7 @@ class WorkQueue:
         self._shutdown = True
         for t in list(self._timers):
             t.cancel()
+        self._waiting.clear()
         while self._waiters:
             w = self._waiters.popleft()
             if not w.done():

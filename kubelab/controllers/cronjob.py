@@ -163,8 +163,10 @@ class CronJobController(Controller):
             self._update_status(cj)
         if err is not None:
             raise err
-        if requeue is not None:
-            self.wakeups.after(key, min(requeue, self.config.cronjob_check_interval))
+        # always look again within the check interval: a sync that found nothing to schedule (say, while a job
+        # was finishing) must not leave the CronJob waiting for an unrelated event
+        interval = self.config.cronjob_check_interval
+        self.wakeups.after(key, interval if requeue is None else min(requeue, interval))
 
     def _update_status(self, cj: Obj) -> None:
         status = cj.setdefault("status", {})

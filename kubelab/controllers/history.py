@@ -115,12 +115,9 @@ class Wakeups:
         self._due: dict[str, float] = {}
 
     def after(self, key: str, seconds: float) -> None:
-        now = self._clock.monotonic()
-        due = now + max(seconds, 0.0)
-        prev = self._due.get(key)
-        if prev is not None and now < prev <= due + 1e-6:
-            return
-        self._due[key] = due
+        # the work queue keeps one timer per key (the earliest), so this only remembers when the next look is;
+        # deciding here from a remembered due time missed wake-ups whose timer fired a hair early (real clocks)
+        self._due[key] = self._clock.monotonic() + max(seconds, 0.0)
         self._requeue_after(key, seconds)
 
 
