@@ -63,7 +63,7 @@ def _warm(ctx: ServerContext) -> None:
 
     try:
         for rt in ctx.resources.all():
-            if rt.kind in ("Pod", "Deployment", "ConfigMap", "Service"):
+            if rt.model:  # every built-in kind: the first write of each would otherwise pay for loading
                 sample = {"apiVersion": rt.api_version, "kind": rt.kind, "metadata": {"name": "warm"}}
                 unknown_fields(rt, sample)
                 record_update(None, sample, "kubelab", "Update", api_version=rt.api_version,

@@ -88,7 +88,7 @@ class Client:
         return best
 
     def _opts(self) -> WriteOptions:
-        return WriteOptions(field_manager=self.manager, field_validation="Ignore")
+        return WriteOptions(field_manager=self.manager, field_validation="Ignore", trusted=True)
 
     # ------------------------------------------------------------------------------------------ reads
     def get(self, resource: str, name: str, namespace: str | None = None) -> Obj:

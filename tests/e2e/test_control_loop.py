@@ -237,3 +237,25 @@ def test_cronjob_creates_jobs_as_the_clock_advances(tmp_path_factory: pytest.Tem
         assert cj["status"].get("lastScheduleTime")
     finally:
         srv.stop()
+
+
+def test_cordon_and_drain_honour_a_disruption_budget(kind3: Cluster) -> None:
+    k = kind3.kubectl
+    k("create", "namespace", "drain")
+    k("create", "deployment", "db", "--image=redis:7", "--replicas=2", "-n", "drain")
+    k("rollout", "status", "deployment/db", "-n", "drain", "--timeout=60s", timeout=70)
+    k("create", "poddisruptionbudget", "db", "--selector=app=db", "--min-available=1", "-n", "drain")
+    wait_for(lambda: json.loads(k("get", "pdb", "db", "-n", "drain", "-o", "json").stdout)
+             .get("status", {}).get("disruptionsAllowed") == 1)
+    assert "node/local-worker cordoned" in k("cordon", "local-worker").stdout
+    assert "SchedulingDisabled" in k("get", "node", "local-worker").stdout
+    try:
+        out = k("drain", "local-worker", "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=60s",
+                timeout=70).stdout
+        assert "node/local-worker drained" in out
+        live = [p for p in pods(kind3, "drain", "app=db") if not p["metadata"].get("deletionTimestamp")]
+        assert all(p["spec"].get("nodeName") != "local-worker" for p in live)
+        wait_for(lambda: sum(p["status"]["phase"] == "Running" for p in pods(kind3, "drain", "app=db")
+                             if not p["metadata"].get("deletionTimestamp")) == 2, 30)
+    finally:
+        k("uncordon", "local-worker")

@@ -216,6 +216,8 @@ def _is_empty(v: Any) -> bool:
 
 
 def _compare(l: Any, r: Any, schema: TypeSchema, path: Path, c: Comparison) -> None:  # noqa: E741
+    if l is r and l is not ABSENT:
+        return  # the very same subtree (writes share unchanged parts with the stored object): nothing changed
     kl = _container(l, schema) if l is not ABSENT else None
     kr = _container(r, schema) if r is not ABSENT else None
     kind = kl or kr
