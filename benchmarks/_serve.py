@@ -27,7 +27,8 @@ def _publish(info_path: str, url: str, pki: object) -> None:
 def serve_kubelab(info_path: str) -> None:
     from kubelab.backends.embedded import EmbeddedServer, ServerConfig
 
-    srv = EmbeddedServer(ServerConfig(name="bench")).start()
+    # the API server alone (no scheduler or kubelets acting on the pods the benchmark creates)
+    srv = EmbeddedServer(ServerConfig(name="bench", control_plane=False)).start()
     _publish(info_path, srv.url, srv.pki)
     srv.wait()
 
