@@ -35,7 +35,7 @@ def test_api_resources_lists_builtin_kinds(cluster: Cluster) -> None:
 def test_explain_pod_and_nested_field(cluster: Cluster) -> None:
     out = cluster.kubectl("explain", "pod").stdout
     assert "KIND:       Pod" in out and "VERSION:    v1" in out
-    assert "spec\t<PodSpec>" in out or "spec" in out
+    assert "  spec\t<PodSpec>" in out and "  status\t<PodStatus>" in out
     out = cluster.kubectl("explain", "deployment.spec.template.spec.containers").stdout
     assert "FIELD: containers <[]Container>" in out
     assert "image\t<string>" in out
