@@ -41,6 +41,7 @@ class Informer:
         self.resource = resource
         self.namespace = namespace
         self.cache: dict[str, Obj] = {}
+        self._by_ns: dict[str, dict[str, None]] = {}  # namespace -> keys (ordered like the cache)
         self._handlers: list[tuple[AddFn | None, UpdateFn | None, DeleteFn | None]] = []
         self._synced = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -70,14 +71,29 @@ class Informer:
         return self.cache.get(key)
 
     def list(self, namespace: str | None = None, selector: dict[str, Any] | None = None) -> list[Obj]:
-        """Cached objects, optionally in one namespace and matching a metav1.LabelSelector dict."""
-        items = self.cache.values()
+        """Cached objects, optionally in one namespace (an index, as client-go's namespace indexer) and matching
+        a metav1.LabelSelector dict."""
         if namespace is not None:
-            items = [o for o in items if (o.get("metadata") or {}).get("namespace") == namespace]  # type: ignore[assignment]
+            keys = self._by_ns.get(namespace, ())
+            items: list[Obj] = [self.cache[k] for k in keys]
+        else:
+            items = list(self.cache.values())
         if selector is not None:
-            sel = label_selector_from_dict(selector)
-            items = [o for o in items if sel.matches((o.get("metadata") or {}).get("labels") or {})]  # type: ignore[assignment]
-        return list(items)
+            sel = _selector(selector)
+            items = [o for o in items if sel.matches((o.get("metadata") or {}).get("labels") or {})]
+        return items
+
+    def _index(self, key: str, obj: Obj) -> None:
+        ns = (obj.get("metadata") or {}).get("namespace")
+        if ns is not None:
+            self._by_ns.setdefault(ns, {})[key] = None
+
+    def _unindex(self, key: str, obj: Obj) -> None:
+        ns = (obj.get("metadata") or {}).get("namespace")
+        if ns is not None:
+            keys = self._by_ns.get(ns)
+            if keys is not None:
+                keys.pop(key, None)
 
     # ---------------------------------------------------------------------------------------- running
     def start(self) -> None:
@@ -112,10 +128,12 @@ class Informer:
         for key, gone in list(self.cache.items()):
             if key not in fresh:
                 del self.cache[key]
+                self._unindex(key, gone)
                 self._emit_delete(gone)
         for key, obj in fresh.items():
             prev = self.cache.get(key)
             self.cache[key] = obj
+            self._index(key, obj)
             if prev is None:
                 self._emit_add(obj)
             elif prev is not obj and (prev.get("metadata") or {}).get("resourceVersion") != \
@@ -136,11 +154,14 @@ class Informer:
                 async for ev_type, obj in self._watch:
                     key = meta_key(obj)
                     if ev_type == "DELETED":
-                        self.cache.pop(key, None)
+                        gone = self.cache.pop(key, None)
+                        if gone is not None:
+                            self._unindex(key, gone)
                         self._emit_delete(obj)
                     else:
                         old = self.cache.get(key)
                         self.cache[key] = obj
+                        self._index(key, obj)
                         if old is None:
                             self._emit_add(obj)
                         else:
@@ -150,6 +171,22 @@ class Informer:
             if self.client.ctx.store.closed:
                 return
             await asyncio.sleep(0)
+
+
+_SELECTORS: dict[str, Any] = {}
+
+
+def _selector(selector: dict[str, Any]) -> Any:
+    """Parsed metav1.LabelSelector, cached by its JSON (controllers ask with the same few selectors all day)."""
+    import orjson
+
+    key = orjson.dumps(selector, option=orjson.OPT_SORT_KEYS).decode()
+    sel = _SELECTORS.get(key)
+    if sel is None:
+        if len(_SELECTORS) > 4096:
+            _SELECTORS.clear()
+        sel = _SELECTORS[key] = label_selector_from_dict(selector)
+    return sel
 
 
 def _safe(fn: Callable[..., None], *args: Any) -> None:

@@ -157,10 +157,12 @@ class PodWorker:
         if self.sandbox_id is None:
             if not self.start_time:
                 self.start_time = rfc3339(self.kl.clock.now())
+            # one status write for "sandbox ready, containers creating" (the status manager coalesces the
+            # pre-sandbox and post-sandbox states when the sandbox comes up at once)
+            ready = await self.create_sandbox()
             self.write_status()
-            if not await self.create_sandbox():
+            if not ready:
                 return
-            self.write_status()
         if await self.sync_init_containers():
             await self.sync_containers()
         if self.terminating_requested():

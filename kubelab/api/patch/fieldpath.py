@@ -15,6 +15,7 @@ node that is a member and also has members below it. Paths print for conflict me
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -35,10 +36,27 @@ def field_el(name: str) -> str:
 
 
 def key_el(keys: dict[str, Any]) -> str:
-    return "k:" + go_json(dict(sorted(keys.items())))
+    items = tuple(sorted(keys.items()))
+    try:
+        return _key_el_cached(items)
+    except TypeError:  # an unhashable key value (a list or map): compute it directly
+        return "k:" + go_json(dict(items))
+
+
+@functools.lru_cache(maxsize=65536, typed=True)
+def _key_el_cached(items: tuple[tuple[str, Any], ...]) -> str:
+    # the same few keys recur in every write (container names, condition types, ports): encode each once
+    return "k:" + go_json(dict(items))
 
 
 def value_el(v: Any) -> str:
+    if isinstance(v, str | int | float | bool) or v is None:
+        return _value_el_cached(v)
+    return "v:" + go_json(v)
+
+
+@functools.lru_cache(maxsize=65536, typed=True)  # typed: True and 1 are different JSON values
+def _value_el_cached(v: Any) -> str:
     return "v:" + go_json(v)
 
 
