@@ -24,6 +24,8 @@ from kubelab.api.errors import ApiError
 from kubelab.api.selectors import label_selector_from_dict
 from kubelab.client import Client, Informer
 from kubelab.clock import Clock
+from kubelab.controllers.podutil import as_manager, fnv32a, new_controller_ref, safe_encode_string
+from kubelab.controllers.podutil import controller_ref as _controller_ref
 
 Obj = dict[str, Any]
 
@@ -31,7 +33,6 @@ CONTROLLER_REVISION_HASH_LABEL = "controller.kubernetes.io/hash"  # on StatefulS
 POD_REVISION_LABEL = "controller-revision-hash"  # apps.ControllerRevisionHashLabelKey (also the DaemonSet's)
 
 # k8s.io/apimachinery/pkg/util/rand: no vowels, no 0/1/3, so encoded hashes never spell words
-_SAFE_ALPHANUMS = "bcdfghjklmnpqrstvwxz2456789"
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -39,19 +40,10 @@ _SAFE_ALPHANUMS = "bcdfghjklmnpqrstvwxz2456789"
 # ------------------------------------------------------------------------------------------------------------
 
 
-def controller_ref(owner: Obj, api_version: str, kind: str) -> Obj:
-    """metav1.NewControllerRef: the ownerReference a controller puts on what it creates."""
-    meta = owner.get("metadata") or {}
-    return {"apiVersion": api_version, "kind": kind, "name": meta.get("name"), "uid": meta.get("uid"),
-            "controller": True, "blockOwnerDeletion": True}
-
-
-def controller_of(obj: Obj) -> Obj | None:
-    """metav1.GetControllerOf: the ownerReference with controller: true, if any."""
-    for ref in (obj.get("metadata") or {}).get("ownerReferences") or ():
-        if ref.get("controller") is True:
-            return dict(ref)
-    return None
+# shared with the other controllers (kubelab.controllers.podutil): one implementation of each
+controller_ref = new_controller_ref  # metav1.NewControllerRef
+controller_of = _controller_ref  # metav1.GetControllerOf
+client_for = as_manager
 
 
 def is_controlled_by(obj: Obj, owner: Obj) -> bool:
@@ -62,11 +54,6 @@ def is_controlled_by(obj: Obj, owner: Obj) -> bool:
 def owned(items: Iterable[Obj], owner: Obj) -> list[Obj]:
     """The objects whose controller is ``owner`` (by UID)."""
     return [o for o in items if is_controlled_by(o, owner)]
-
-
-def client_for(client: Client, manager: str) -> Client:
-    """The same API server, with ``manager`` as field manager and event source (``job-controller`` ...)."""
-    return client if client.manager == manager else Client(client.ctx, manager)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -137,20 +124,6 @@ def fnv32(data: bytes) -> int:
         h = (h * 0x01000193) & 0xFFFFFFFF
         h ^= b
     return h
-
-
-def fnv32a(data: bytes) -> int:
-    """FNV-1a, 32 bit (Go's hash/fnv New32a, as controller.ComputeHash uses)."""
-    h = 0x811C9DC5
-    for b in data:
-        h ^= b
-        h = (h * 0x01000193) & 0xFFFFFFFF
-    return h
-
-
-def safe_encode_string(s: str) -> str:
-    """rand.SafeEncodeString."""
-    return "".join(_SAFE_ALPHANUMS[ord(c) % len(_SAFE_ALPHANUMS)] for c in s)
 
 
 def compute_template_hash(template: Obj, collision_count: int | None) -> str:
