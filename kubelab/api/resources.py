@@ -184,6 +184,14 @@ BUILTIN: tuple[ResourceType, ...] = (
     _r("coordination.k8s.io", "v1", "Lease", "leases"),
     # discovery.k8s.io/v1
     _r("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices"),
+    # review "resources": created and answered, never stored (kubectl auth whoami / can-i)
+    _r("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", False, verbs=("create",)),
+    _r("authentication.k8s.io", "v1", "TokenReview", "tokenreviews", False, verbs=("create",)),
+    _r("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", False,
+       verbs=("create",)),
+    _r("authorization.k8s.io", "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews", False,
+       verbs=("create",)),
+    _r("authorization.k8s.io", "v1", "SubjectAccessReview", "subjectaccessreviews", False, verbs=("create",)),
 )
 
 # Order of groups in discovery, as kube-apiserver lists them.

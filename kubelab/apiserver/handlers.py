@@ -15,9 +15,10 @@ from kubelab.api import errors
 from kubelab.api.errors import ApiError
 from kubelab.api.resources import ResourceType
 from kubelab.api.tables import to_table
-from kubelab.apiserver import codec, subresources, watch
+from kubelab.apiserver import codec, reviews, subresources, watch
 from kubelab.apiserver.codec import Accept, dumps
 from kubelab.apiserver.context import ServerContext
+from kubelab.apiserver.keys import USER_KEY
 from kubelab.apiserver.registry import WriteOptions
 from kubelab.apiserver.requestinfo import RequestInfo
 from kubelab.apiserver.strategies import RETURNS_DELETED_OBJECT
@@ -163,6 +164,8 @@ async def _create(request: web.Request, ctx: ServerContext, rt: ResourceType, ns
     obj = codec.decode_body(await _read_body(request), content_type(request))
     if rt.kind == "Binding":
         return await subresources.create_binding(ctx, ns, obj)
+    if rt.kind in reviews.REVIEW_KINDS:
+        return json_response(reviews.answer(ctx, rt, obj, request[USER_KEY]), 201)
     out = ctx.registry.create(rt, ns, obj, opts)
     trace_request(request, ctx, rt, out)
     return _with_warnings(_status(_encode_one(ctx, rt, out, accept), 201), opts)

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from kubelab.api.errors import ApiError, unauthorized
-from kubelab.apiserver import codec, handlers, requestinfo
+from kubelab.apiserver import codec, handlers, keys, requestinfo
 from kubelab.apiserver.codec import dumps
 from kubelab.apiserver.context import ServerContext
 from kubelab.apiserver.discovery import AGGREGATED_CT, Discovery, wants_aggregated
@@ -36,7 +36,7 @@ VERSION_INFO = {
 
 CTX_KEY: web.AppKey[ServerContext] = web.AppKey("ctx", ServerContext)
 DISCOVERY_KEY: web.AppKey[Discovery] = web.AppKey("discovery", Discovery)
-USER_KEY: web.RequestKey[tuple[str, list[str]]] = web.RequestKey("user", tuple)
+USER_KEY = keys.USER_KEY
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

@@ -115,3 +115,10 @@ def test_create_more_typed_kinds(cluster: Cluster, ns: str) -> None:
     assert 30000 <= np["spec"]["ports"][0]["nodePort"] <= 32767
     tok = k("create", "token", "robot", "-n", ns).stdout.strip()
     assert tok
+
+
+def test_auth_whoami_and_can_i(cluster: Cluster) -> None:
+    out = cluster.kubectl("auth", "whoami").stdout
+    assert "kubernetes-admin" in out and "system:masters" in out
+    assert cluster.kubectl("auth", "can-i", "create", "deployments").stdout.strip() == "yes"
+    assert cluster.kubectl("auth", "can-i", "--list").returncode == 0
