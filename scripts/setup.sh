@@ -13,3 +13,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install --quiet -e ".[dev]"
   touch "$stamp"
 fi
+# graphviz's `dot` for the lab's graphs: the graphviz-pure wheel ships it as graphviz-pure (no apt needed)
+if [ ! -e .venv/bin/dot ] && [ -x .venv/bin/graphviz-pure ]; then
+  ln -s graphviz-pure .venv/bin/dot
+fi
