@@ -33,8 +33,8 @@ async def handle(request: web.Request, ctx: ServerContext, info: RequestInfo) ->
 
     rt, ns, name, sub = info.rt, info.namespace, info.name, info.subresource
     method = request.method
-    accept = Accept.parse(request.headers.get("Accept"), request.query.get("includeObject"))
     if sub == "status":
+        accept = Accept.parse(request.headers.get("Accept"), request.query.get("includeObject"))
         if method == "GET":
             return handlers._encode_one(ctx, rt, ctx.registry.get(rt, ns, name), accept)
         if method == "PUT":
