@@ -16,8 +16,6 @@ JSON: its maps merge key by key and its lists are replaced, where the API server
 from __future__ import annotations
 
 import functools
-import types
-import typing
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -107,68 +105,28 @@ class _Models:
 _MODELS = _Models()
 
 
-def _models_module() -> Any:
-    if _MODELS.module is None:
-        import kubernetes.client.models as models  # heavy import: done once, on first use
-
-        _MODELS.module = models
-    return _MODELS.module
 
 
 def model_exists(model: str) -> bool:
-    return bool(model) and isinstance(getattr(_models_module(), model, None), type)
+    from kubelab.api.schema import model_info
+
+    return bool(model) and model_info(model) is not None
 
 
-def _wire_name(name: str, info: Any) -> str:
-    return info.serialization_alias or (info.alias if isinstance(info.alias, str) else None) or name
+def _schema_of_node(node: Any, owner: str, wire: str) -> TypeSchema:
+    """TypeSchema of a field typed by kubelab.api.schema's TypeNode (read from the client's generated source,
+    without importing the pydantic models: ~1 s saved on a cluster's first write)."""
+    from kubelab.api import schema as s
 
-
-def _strip_optional(tp: Any) -> Any:
-    """Peel Optional[...] and Annotated[...] off an annotation; a Union of scalars stays a Union."""
-    while True:
-        origin = typing.get_origin(tp)
-        if origin is typing.Annotated:
-            tp = typing.get_args(tp)[0]
-            continue
-        if origin is typing.Union or origin is types.UnionType:
-            args = [a for a in typing.get_args(tp) if a is not type(None)]
-            if len(args) == 1:
-                tp = args[0]
-                continue
-        return tp
-
-
-def _schema_of(tp: Any, owner: str, wire: str) -> TypeSchema:
-    tp = _strip_optional(tp)
-    origin = typing.get_origin(tp)
-    if origin is list:
-        (arg,) = typing.get_args(tp) or (Any,)
-        return TypeSchema("list", elem=_schema_of(arg, "", ""), fact=LIST_FACTS.get((owner, wire)))
-    if origin is dict:
-        args = typing.get_args(tp)
-        val = args[1] if len(args) == 2 else Any
-        elem = _schema_of(val, "", "")
-        return TypeSchema("map", elem=elem)
-    if origin is typing.Union or origin is types.UnionType:
-        members = [_strip_optional(a) for a in typing.get_args(tp) if a is not type(None)]
-        if all(_is_scalar_type(a) for a in members):
-            return SCALAR
-        return ANY  # e.g. JSONSchemaProps.items: a schema or a list of schemas
-    if tp is Any or tp is object:
+    if node.kind == s.LIST:
+        return TypeSchema("list", elem=_schema_of_node(node.elem, "", ""), fact=LIST_FACTS.get((owner, wire)))
+    if node.kind == s.MAP:
+        return TypeSchema("map", elem=_schema_of_node(node.elem, "", ""))
+    if node.kind == s.MODEL:
+        return TypeSchema("struct", model=node.model, atomic=node.model in ATOMIC_STRUCTS)
+    if node.kind == s.FREE:
         return ANY
-    if _is_scalar_type(tp):
-        return SCALAR
-    if isinstance(tp, type):
-        name = tp.__name__
-        if hasattr(tp, "model_fields"):
-            return TypeSchema("struct", model=name, atomic=name in ATOMIC_STRUCTS)
-    return ANY
-
-
-def _is_scalar_type(tp: Any) -> bool:
-    import datetime as _dt
-
-    return isinstance(tp, type) and issubclass(tp, str | int | float | bool | bytes | _dt.datetime | _dt.date)
+    return SCALAR
 
 
 def struct_fields(model: str) -> dict[str, TypeSchema]:
@@ -176,12 +134,13 @@ def struct_fields(model: str) -> dict[str, TypeSchema]:
     cached = _MODELS.cache.get(model)
     if cached is not None:
         return cached
-    cls = getattr(_models_module(), model, None)
+    from kubelab.api.schema import model_info
+
+    info = model_info(model)
     out: dict[str, TypeSchema] = {}
-    if cls is not None and hasattr(cls, "model_fields"):
-        for name, info in cls.model_fields.items():
-            wire = _wire_name(name, info)
-            out[wire] = _schema_of(info.annotation, model, wire)
+    if info is not None:
+        for wire, f in info.fields.items():
+            out[wire] = _schema_of_node(f.type, model, wire)
     _MODELS.cache[model] = out
     return out
 
