@@ -354,18 +354,24 @@ class Cluster:
         ns = self._namespace(namespace) if r.namespaced else None
         deadline = time.monotonic() + timeout
         last: Any = "not found"
+        from kubelab.notebook.progress import Progress, counts
+
+        bar = Progress(target)  # a progress bar when running in a notebook kernel, else nothing
         while True:
             try:
                 obj = self._request("GET", r.path(ns, name))
                 conditions = (obj.get("status") or {}).get("conditions") or []
                 last = [(c.get("type"), c.get("status"), c.get("reason")) for c in conditions]
                 if any(c.get("type") == condition and c.get("status") == "True" for c in conditions):
+                    bar.done(True, f"{condition}")
                     return dict(obj)
+                bar.update(*counts(obj))
             except ApiRequestError as e:
                 if e.status != 404:
                     raise
                 last = "not found"
             if time.monotonic() >= deadline:
+                bar.done(False, f"timed out after {timeout}s")
                 raise TimeoutError(f"{target}: condition {condition} not met within {timeout}s; "
                                    f"last conditions: {last}")
             time.sleep(interval)

@@ -387,3 +387,19 @@ def test_explain_scheduling_rows_and_summary() -> None:
     shown = df._repr_html_()
     assert html.escape(summary) in shown and "<table" in shown
     assert summary in repr(df)
+
+
+def test_progress_bar_tracks_a_rollout() -> None:
+    from kubelab.notebook.progress import Progress, counts
+
+    dep = {"kind": "Deployment", "spec": {"replicas": 3}, "status": {"availableReplicas": 2}}
+    assert counts(dep) == (2, 3, "2/3 ready")
+    assert counts({"kind": "Job", "spec": {"completions": 3}, "status": {"succeeded": 1}}) == (1, 3, "1/3 completed")
+    p = Progress("deployment/web", enabled=True)
+    p.update(*counts(dep))
+    assert (p._bar.value, p._bar.max, p._label.value) == (2, 3, "2/3 ready")
+    p.done(True, "Available")
+    assert p._bar.value == 3 and p._bar.bar_style == "success"
+    silent = Progress("x", enabled=False)  # outside a kernel: no widgets, updates are no-ops
+    silent.update(1, 2, "1/2")
+    assert silent._bar is None
