@@ -441,6 +441,12 @@ class Cluster:
 
     def flow(self, **kwargs: Any) -> Any:
         """The control-plane flow widget (API server -> store -> controllers -> scheduler -> kubelet)."""
+        if self.server is None:  # a real cluster: derive the flow from watches and Events
+            from kubelab.notebook.widgets.watchsource import WatchTraceSource
+
+            source = WatchTraceSource(self.api_client)
+            source.wait_ready(10)  # so the next cell's changes are all seen
+            return self._widget("flow")(source, **kwargs)
         return self._widget("flow")(self, **kwargs)
 
     def topology(self, **kwargs: Any) -> Any:
