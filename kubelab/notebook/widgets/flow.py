@@ -331,7 +331,12 @@ class FlowWidget(w.VBox):
             self._thread.join(timeout=2)
 
     def close(self) -> None:
+        source = self._source
         self.stop()
+        # a source the widget owns (the watches of a real cluster) ends with it; a trace bus has no stop()
+        stop = getattr(source, "stop", None)
+        if callable(stop):
+            stop()
         super().close()
 
 

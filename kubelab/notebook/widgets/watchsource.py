@@ -87,7 +87,7 @@ class WatchTraceSource:
             try:
                 fn()
             except Exception as e:  # a dropped watch: start again (from now)
-                log.warning("flow watch ended: %r", e)
+                log.debug("flow watch ended: %r", e)
                 self._stop.wait(1.0)
 
     def _stream(self, ready: str, list_fn: Callable[..., Any], *args: Any) -> Any:
