@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+bash scripts/browser-deps.sh  # chromium + JupyterLab + Playwright for the real-browser test (skipped without them)
 export PATH="$PWD/.venv/bin:$PATH"
 echo "== ruff"; ruff check kubelab tests benchmarks
 echo "== mypy"; mypy
