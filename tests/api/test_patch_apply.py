@@ -287,3 +287,24 @@ def test_fields_v1_round_trip() -> None:
             "f:spec": {"f:containers": {'k:{"name":"a"}': {".": {}, "f:image": {}}},
                        "f:finalizers": {'v:"x"': {}}}}
     assert to_fields_v1(from_fields_v1(tree)) == tree
+
+
+def test_create_comparison_cache_matches_a_fresh_comparison() -> None:
+    """managedFields of a create are cached per object shape; the cached answer must equal a fresh compare."""
+    from kubelab.api.patch import schema as pschema
+    from kubelab.api.patch import ssa
+
+    root = pschema.root_schema("V1Pod")
+    pods = [
+        {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"p{i}", "labels": {"app": "a"}},
+         "spec": {"containers": [{"name": "c", "image": "nginx", "ports": [{"containerPort": 80}]}],
+                  "tolerations": [{"key": "k", "operator": "Exists"}], "restartPolicy": "Always"}}
+        for i in range(3)
+    ]
+    pods.append({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "other"},
+                 "spec": {"containers": [{"name": "d", "image": "nginx", "ports": [{"containerPort": 81}]}]}})
+    for pod in pods + pods:  # the second round is served from the cache
+        cached = ssa._created(pod, root)
+        fresh = ssa.compare({}, pod, root)
+        assert (cached.added, cached.modified, cached.removed) == (fresh.added, fresh.modified, fresh.removed)
+    assert ssa._created(pods[0], root).added != ssa._created(pods[3], root).added  # other keys, other fields

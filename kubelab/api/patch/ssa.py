@@ -520,12 +520,41 @@ def _without_managed(obj: dict[str, Any]) -> dict[str, Any]:
     return obj
 
 
+_CREATED: dict[tuple[str, str, Any], Comparison] = {}
+
+
+def _created(new: dict[str, Any], schema: TypeSchema) -> Comparison:
+    """compare({}, new): every field a create sets. Objects made from one template (a ReplicaSet's pods, a
+    kubelet's events) have the same shape, so the comparison is kept per shape: values only matter inside
+    lists (merge keys, set members), so only there do they take part in the shape."""
+    key = (schema.kind, schema.model, _shape(new, False))
+    hit = _CREATED.get(key)
+    if hit is None:
+        if len(_CREATED) > 2048:
+            _CREATED.clear()
+        hit = _CREATED[key] = compare({}, new, schema)
+    return Comparison(set(hit.added), set(hit.modified), set(hit.removed))
+
+
+def _shape(v: Any, in_list: bool) -> Any:
+    if isinstance(v, dict):
+        return tuple((k, _shape(x, in_list)) for k, x in v.items())
+    if isinstance(v, list):
+        return ("[", tuple(_shape(x, True) for x in v))
+    if in_list:
+        return (type(v), v)
+    return type(v) if v is not None and v != "" and v != 0 else (type(v), v)
+
+
 def update_managers(
     live: dict[str, Any] | None, new: dict[str, Any], managers: Managers, manager: str, operation: str,
     scope: Scope, now_iso: str,
 ) -> Managers:
     """Give ``manager`` the fields ``new`` added or changed relative to ``live``; drop removed fields everywhere."""
-    c = compare(_without_managed(live) if live is not None else {}, _without_managed(new), scope.schema)
+    if live is None:
+        c = _created(_without_managed(new), scope.schema)
+    else:
+        c = compare(_without_managed(live), _without_managed(new), scope.schema)
     changed = scope.tracked(c.added | c.modified)
     removed = scope.tracked(c.removed)
     out: Managers = {}
