@@ -160,7 +160,11 @@ class PodWorker:
             # one status write for "sandbox ready, containers creating" (the status manager coalesces the
             # pre-sandbox and post-sandbox states when the sandbox comes up at once)
             ready = await self.create_sandbox()
-            self.write_status()
+            cfg = self.kl.config
+            if not ready or cfg.image_pull_delay > 0 or cfg.container_start_delay > 0:
+                # the "ContainerCreating" status is only worth a write when it will last: with zero pull and
+                # start delays the Running status follows at the same instant (a status manager coalesces them)
+                self.write_status()
             if not ready:
                 return
         if await self.sync_init_containers():
