@@ -18,7 +18,7 @@ from typing import Any
 from kubelab.api.errors import ApiError
 from kubelab.apiserver.context import ServerContext
 from kubelab.backends import addons
-from kubelab.backends.kindconfig import ClusterPlan
+from kubelab.backends.kindconfig import ClusterPlan, NodePlan
 from kubelab.client import Client, InformerFactory
 from kubelab.config import LabConfig
 from kubelab.controllers.runner import Controller
@@ -42,6 +42,14 @@ def controller_classes() -> list[type[Controller]]:
     return sorted(found, key=lambda c: c.name)
 
 
+def node_spec(node: NodePlan) -> Any:
+    """The kubelet's NodeSpec for a node of the cluster plan (kindconfig owns kind's naming and addressing)."""
+    from kubelab.kubelet import NodeSpec
+
+    return NodeSpec(name=node.name, role=node.role, labels=dict(node.labels), taints=list(node.taints),
+                    capacity=dict(node.capacity), pod_cidr=node.pod_cidr, internal_ip=node.internal_ip)
+
+
 class ControlPlane:
     def __init__(self, ctx: ServerContext, plan: ClusterPlan, config: LabConfig | None = None) -> None:
         self.ctx = ctx
@@ -60,14 +68,13 @@ class ControlPlane:
 
     async def start(self) -> None:
         from kubelab.apiserver.admission import install as install_admission
-        from kubelab.kubelet import Kubelet, NodeSpec, make_log_provider
+        from kubelab.kubelet import Kubelet, make_log_provider
         from kubelab.scheduler import Scheduler
 
         install_admission(self.ctx, self.config)  # idempotent: the embedded server installs them too
         cp = self.plan.control_plane
         for node in self.plan.nodes:
-            spec = NodeSpec(name=node.name, role=node.role, labels=dict(node.labels), taints=list(node.taints),
-                            capacity=dict(node.capacity), pod_cidr=node.pod_cidr, internal_ip=node.internal_ip)
+            spec = node_spec(node)
             static = addons.static_pods(node.internal_ip, self.plan.name) if node.role == "control-plane" else []
             self.kubelets[node.name] = Kubelet(self.client("kubelet"), spec, self.config, self.trace,
                                                static_pods=static)

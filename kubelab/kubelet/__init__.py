@@ -1,6 +1,6 @@
 """The kubelet: one per node. Registers the Node, heartbeats (Lease and status), and runs the pods bound to it.
 
-    from kubelab.kubelet import Kubelet, NodeSpec, kind_node_specs, make_log_provider
+    from kubelab.kubelet import Kubelet, NodeSpec, make_log_provider
     kl = Kubelet(client, NodeSpec("local-worker"), LabConfig())
     task = asyncio.create_task(kl.run())          # on the API server's event loop
     ctx.log_provider = make_log_provider({kl.name: kl})
@@ -12,8 +12,8 @@ learner may want to change (what commands do, event messages, the stage tables) 
 
 from kubelab.kubelet.kubelet import Kubelet, static_pod_hash
 from kubelab.kubelet.logs import make_log_provider
-from kubelab.kubelet.nodespec import NodeSpec, kind_node_specs
+from kubelab.kubelet.nodespec import NodeSpec
 from kubelab.kubelet.runtime import CRIError, Runtime, SimulatedRuntime
 
-__all__ = ["CRIError", "Kubelet", "NodeSpec", "Runtime", "SimulatedRuntime", "kind_node_specs",
+__all__ = ["CRIError", "Kubelet", "NodeSpec", "Runtime", "SimulatedRuntime",
            "make_log_provider", "static_pod_hash"]

@@ -1,7 +1,7 @@
 """What one simulated node is: its name, role, labels, taints, resources, addresses and software versions.
 
 Mirrors what a real kubelet learns from its flags, its config file and the machine it runs on (cAdvisor for
-capacity, /etc/machine-id, /etc/os-release, uname). kind nodes are the model: ``kind_node_specs`` names and
+capacity, /etc/machine-id, /etc/os-release, uname). kind nodes are the model (kubelab.backends.kindconfig names and
 numbers nodes the way kind does (``<cluster>-control-plane``, ``<cluster>-worker``, ``<cluster>-worker2``, pod
 CIDRs 10.244.N.0/24, node addresses 172.18.0.N). Simplified: a node's pod CIDR is part of its spec here, where
 upstream the node IPAM controller in kube-controller-manager assigns it.
@@ -78,25 +78,3 @@ class NodeSpec:
         out.update(self.labels)
         return out
 
-
-def kind_node_specs(cluster: str, roles: list[str], *, taint_control_plane: bool | None = None,
-                    **overrides: Any) -> list[NodeSpec]:
-    """NodeSpecs for a kind-style cluster: ``roles`` such as ["control-plane", "worker", "worker"].
-
-    Names follow kind (``local-control-plane``, ``local-worker``, ``local-worker2``). The control-plane taint is
-    kept when there are workers (``taint_control_plane=None``), as kind does for multi-node clusters.
-    """
-    n_workers = sum(1 for r in roles if r != "control-plane")
-    if taint_control_plane is None:
-        taint_control_plane = n_workers > 0
-    counts: dict[str, int] = {}
-    ordered = [r for r in roles if r == "control-plane"] + [r for r in roles if r != "control-plane"]
-    specs = []
-    for i, role in enumerate(ordered):
-        counts[role] = counts.get(role, 0) + 1
-        suffix = "" if counts[role] == 1 else str(counts[role])
-        name = f"{cluster}-{role}{suffix}"
-        taints = [dict(CONTROL_PLANE_TAINT)] if role == "control-plane" and taint_control_plane else []
-        specs.append(NodeSpec(name=name, role=role, taints=taints, pod_cidr=f"10.244.{i}.0/24",
-                              internal_ip=f"172.18.0.{i + 2}", **overrides))
-    return specs

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from kubelab.backends import kindconfig
+from kubelab.backends.controlplane import node_spec
 from kubelab.clock import parse_time
 from kubelab.config import LabConfig
-from kubelab.kubelet import NodeSpec, kind_node_specs, static_pod_hash
+from kubelab.kubelet import NodeSpec, static_pod_hash
 from tests.kubelet.helpers import NODE, Lab, official, scenario
 
 
 def test_node_registers_with_kind_like_fields() -> None:
     async def run() -> None:
-        spec = kind_node_specs("local", ["control-plane", "worker", "worker"])[0]
+        plan = kindconfig.plan({"kind": "Cluster", "apiVersion": kindconfig.API_VERSION,
+                                "nodes": [{"role": "control-plane"}, {"role": "worker"}, {"role": "worker"}]}, "local")
+        spec = node_spec(plan.nodes[0])
         lab = Lab(spec=spec)
         await lab.start()
         node = lab.admin.get("nodes", "local-control-plane")
@@ -47,12 +51,11 @@ def test_node_registers_with_kind_like_fields() -> None:
     scenario(run)
 
 
-def test_kind_node_specs_names_and_addresses() -> None:
-    specs = kind_node_specs("local", ["control-plane", "worker", "worker"])
-    assert [s.name for s in specs] == ["local-control-plane", "local-worker", "local-worker2"]
-    assert [s.pod_cidr for s in specs] == ["10.244.0.0/24", "10.244.1.0/24", "10.244.2.0/24"]
-    assert [s.internal_ip for s in specs] == ["172.18.0.2", "172.18.0.3", "172.18.0.4"]
-    assert kind_node_specs("kind", ["control-plane"])[0].taints == []  # single node: schedulable
+def test_node_spec_from_the_cluster_plan() -> None:
+    # kind's names, CIDRs, addresses and the lone-control-plane rule are kindconfig's (tests/backends)
+    specs = [node_spec(n) for n in kindconfig.load(None, "kind").nodes]
+    assert [(s.name, s.role, s.taints) for s in specs] == [("kind-control-plane", "control-plane", [])]
+    assert specs[0].pod_cidr == "10.244.0.0/24" and specs[0].internal_ip == "172.18.0.2"
     assert NodeSpec("n", allocatable={"cpu": "7"}).allocatable_resources == {"cpu": "7"}
 
 
