@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
-CONTROL_PLANE_TAINT = {"key": CONTROL_PLANE_LABEL, "effect": "NoSchedule"}
 
 DEFAULT_CAPACITY = {
     "cpu": "8",
