@@ -22,7 +22,7 @@ import ipaddress
 import itertools
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from kubelab.clock import Clock
 from kubelab.config import LabConfig
@@ -64,6 +64,16 @@ class PodSandboxStatus:
     ip: str = ""
 
 
+@dataclass(frozen=True)
+class Mount:
+    """CRI's Mount: a host path the container sees at ``container_path`` (the kubelet prepares the host side:
+    volume directories, configMap/secret files, the pod's /etc/hosts and /etc/resolv.conf)."""
+
+    container_path: str
+    host_path: str
+    readonly: bool = False
+
+
 @dataclass
 class ContainerConfig:
     name: str
@@ -77,6 +87,9 @@ class ContainerConfig:
     tty: bool = False
     labels: dict[str, str] = field(default_factory=dict)
     annotations: dict[str, str] = field(default_factory=dict)
+    mounts: list[Mount] = field(default_factory=list)
+    memory_limit: int | None = None  # bytes, from resources.limits.memory
+    log_path: str = ""  # where the runtime writes the CRI-format log (the kubelet's pods/<ns>_<pod>_<uid>/<c>/N.log)
 
 
 @dataclass
@@ -122,11 +135,35 @@ class ContainerEvent:
     type: str  # CONTAINER_CREATED_EVENT | CONTAINER_STARTED_EVENT | CONTAINER_STOPPED_EVENT | CONTAINER_DELETED_EVENT
 
 
+class ExecSession(Protocol):
+    """A process started by ``exec`` (or a container reached by ``attach``): the streaming server's end of it.
+
+    With ``tty`` the terminal's output comes on ``stdout`` and ``stderr`` is None. ``wait`` returns the exit code
+    (for attach: the container's, when it exits)."""
+
+    stdout: asyncio.StreamReader | None
+    stderr: asyncio.StreamReader | None
+
+    async def write(self, data: bytes) -> None: ...
+
+    def close_stdin(self) -> None: ...
+
+    def resize(self, width: int, height: int) -> None: ...
+
+    async def wait(self) -> int: ...
+
+    def kill(self) -> None: ...
+
+
 class Runtime(Protocol):
-    """CRI RuntimeService + ImageService, as coroutines."""
+    """CRI RuntimeService + ImageService, as coroutines.
+
+    ``real`` is True for a runtime whose containers are processes (probes then really run, volumes are
+    prepared on disk); the simulated runtime plays programs on the clock instead."""
 
     runtime_name: str
     runtime_version: str
+    real: bool
 
     def update_runtime_config(self, pod_cidr: str) -> None: ...
 
@@ -164,9 +201,17 @@ class Runtime(Protocol):
 
     def logs(self, container_id: str, tail: int | None = None, follow: bool = False) -> AsyncIterator[LogEntry]: ...
 
-    async def exec(self, container_id: str, cmd: list[str], tty: bool = False, stdin: bool = False) -> Any: ...
+    async def exec(self, container_id: str, cmd: list[str], tty: bool = False,
+                   stdin: bool = False) -> ExecSession: ...
 
-    async def port_forward(self, sandbox_id: str, port: int) -> Any: ...
+    async def exec_sync(self, container_id: str, cmd: list[str], timeout: float) -> tuple[int, bytes, bytes]: ...
+
+    async def attach(self, container_id: str, tty: bool = False, stdin: bool = False) -> ExecSession: ...
+
+    async def port_forward(self, sandbox_id: str,
+                           port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]: ...
+
+    def shutdown(self) -> None: ...
 
     def subscribe(self, callback: Callable[[ContainerEvent], None]) -> Callable[[], None]: ...
 
@@ -221,6 +266,7 @@ class SimulatedRuntime:
     """Containers as records driven by the clock; see the module docstring."""
 
     runtime_name = "containerd"
+    real = False
 
     def __init__(self, clock: Clock, config: LabConfig | None = None, *, name: str = "",
                  preload: Iterable[str] = tuple(images.PRELOADED), runtime_version: str = "2.1.1") -> None:
@@ -469,11 +515,26 @@ class SimulatedRuntime:
             for e in fresh:
                 yield e
 
-    async def exec(self, container_id: str, cmd: list[str], tty: bool = False, stdin: bool = False) -> Any:
-        raise NotImplementedError("the simulated runtime runs no processes: exec needs the process runtime")
+    async def exec(self, container_id: str, cmd: list[str], tty: bool = False,
+                   stdin: bool = False) -> ExecSession:
+        self._container(container_id)
+        raise CRIError("Unimplemented", "the simulated runtime runs no processes: exec needs the process runtime "
+                                        "(kubelab up --runtime process)")
 
-    async def port_forward(self, sandbox_id: str, port: int) -> Any:
-        raise NotImplementedError("the simulated runtime runs no processes: port-forward needs the process runtime")
+    async def exec_sync(self, container_id: str, cmd: list[str], timeout: float) -> tuple[int, bytes, bytes]:
+        await self.exec(container_id, cmd)
+        raise AssertionError("unreachable")
+
+    async def attach(self, container_id: str, tty: bool = False, stdin: bool = False) -> ExecSession:
+        self._container(container_id)
+        raise CRIError("Unimplemented", "the simulated runtime runs no processes: attach needs the process "
+                                        "runtime (kubelab up --runtime process)")
+
+    async def port_forward(self, sandbox_id: str,
+                           port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        self._sandbox(sandbox_id)
+        raise CRIError("Unimplemented", "the simulated runtime runs no processes: port-forward needs the process "
+                                        "runtime (kubelab up --runtime process)")
 
     # -------------------------------------------------------------------------------------------- for the lab
     def shutdown(self) -> None:
