@@ -9,8 +9,9 @@ the kubelet relays them into events and container statuses.
 ``kubelab.kubelet.programs``) on the injected clock: output lines, sleeps, an exit code. It also does the
 sandbox's networking (a host-local style IP allocator over the node's pod CIDR, given to it by the kubelet's
 ``update_runtime_config``, as CRI's UpdateRuntimeConfig does). Pulls record the image; their duration belongs
-to the lifecycle stages (``LabConfig.image_pull_delay``), not to the runtime. A process runtime can implement
-the same protocol later; ``exec`` and ``port_forward`` raise NotImplementedError here.
+to the lifecycle stages (``LabConfig.image_pull_delay``), not to the runtime. ``exec``, ``attach`` and
+``port_forward`` answer Unimplemented here; ``kubelab.kubelet.process.ProcessRuntime`` implements the same
+protocol with real processes (and plays non-catalogue images with ``play_steps``, shared from here).
 """
 
 from __future__ import annotations
@@ -246,6 +247,32 @@ class _IPAM:
                 del self.owner[ip]
 
 
+HostLocalIPAM = _IPAM  # the allocator, shared with the process runtime (kubelab.kubelet.process)
+
+
+async def play_steps(clock: Clock, steps: tuple[Step, ...], write: Callable[[str], None]) -> tuple[str, int]:
+    """Play a Program's steps on the clock: ("exit", code), ("forever", 0) for a program that now runs until
+    stopped, or ("end", 0) when the steps ran out. Shared by the runtimes that simulate containers."""
+    for st in steps:
+        if st.op == "out":
+            write(st.text)
+        elif st.op == "sleep":
+            await clock.sleep(st.seconds)
+        elif st.op == "exit":
+            return "exit", st.code
+        elif st.op == "forever":
+            return "forever", 0
+        elif st.op == "loop":
+            if not any(s.op == "sleep" for s in st.body):
+                await play_steps(clock, st.body, write)  # one pass: a loop that never sleeps would only spin
+                return "forever", 0
+            while True:
+                outcome, code = await play_steps(clock, st.body, write)
+                if outcome != "end":
+                    return outcome, code
+    return "end", 0
+
+
 @dataclass
 class _Sandbox:
     status: PodSandboxStatus
@@ -413,26 +440,7 @@ class SimulatedRuntime:
             self._finish(c, code)
 
     async def _play(self, c: _Container, steps: tuple[Step, ...]) -> tuple[str, int]:
-        """Play steps: ("exit", code), ("forever", 0) for a program that now runs until stopped, or ("end", 0)
-        when the steps ran out."""
-        for st in steps:
-            if st.op == "out":
-                self._write(c, st.text)
-            elif st.op == "sleep":
-                await self.clock.sleep(st.seconds)
-            elif st.op == "exit":
-                return "exit", st.code
-            elif st.op == "forever":
-                return "forever", 0
-            elif st.op == "loop":
-                if not any(s.op == "sleep" for s in st.body):
-                    await self._play(c, st.body)  # one pass: a loop that never sleeps would only spin
-                    return "forever", 0
-                while True:
-                    outcome, code = await self._play(c, st.body)
-                    if outcome != "end":
-                        return outcome, code
-        return "end", 0
+        return await play_steps(self.clock, steps, lambda text: self._write(c, text))
 
     def _write(self, c: _Container, text: str) -> None:
         now = self._now()
