@@ -3,7 +3,9 @@
 Mirrors the container half of kuberuntime_container.go (startContainer: pull via the image manager, generate the
 config with its environment, create, start; killContainer) with each step named as an action a ``Stage`` of
 ``kubelab.kubelet.lifecycle`` can call. Selectors read its attributes (``pull_policy``, ``image_present``,
-``in_pull_backoff``, ``in_crash_backoff``, ``running``); events go out with the container's field path.
+``in_pull_backoff``, ``in_crash_backoff``, ``running``, ``will_restart``); events go out with the container's
+field path. With a real runtime the container config also carries its mounts (volumes, and the pod's /etc/hosts
+and /etc/resolv.conf) and its log path; the memory limit is always passed.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from kubelab.kubelet import images, lifecycle
 from kubelab.kubelet.env import EnvError, container_env
-from kubelab.kubelet.runtime import ContainerConfig, CRIError
+from kubelab.kubelet.projection import MountError
+from kubelab.kubelet.runtime import ContainerConfig, CRIError, Mount
 from kubelab.kubelet.stages import EventSpec, StageError
+from kubelab.kubelet.volumes import memory_limit
 
 if TYPE_CHECKING:
     from kubelab.kubelet.pod_workers import PodWorker
@@ -45,6 +49,8 @@ class ContainerStep:
         self.running = running_id is not None
         self.quiet = False  # no events (the pod is already gone from the API)
         self.kill_timeout = 0.0
+        self.probe = ""  # the failed probe ("liveness" | "startup") when the kill is a probe's doing
+        self.will_restart = False
         self._t0 = kl.clock.monotonic()
 
     @property
@@ -57,7 +63,8 @@ class ContainerStep:
 
     def variables(self) -> dict[str, Any]:
         return {"image": self.image, "container": self.name, "pod": self.w.name, "namespace": self.w.namespace,
-                "uid": self.w.uid, "pod_full": self.w.pod_full, "backoff": lifecycle.go_duration(self.backoff)}
+                "uid": self.w.uid, "pod_full": self.w.pod_full, "backoff": lifecycle.go_duration(self.backoff),
+                "probe": self.probe}
 
     async def perform(self, action: str) -> dict[str, Any] | None:
         rt = self.kl.runtime
@@ -103,13 +110,23 @@ class ContainerStep:
                                 pod_ip=w.pod_ip)
         except EnvError as e:
             raise StageError(str(e)) from None
+        mounts: list[Mount] = []
+        log_path = ""
+        if self.kl.real:
+            try:
+                mounts = self.kl.volumes.mounts(self.spec_c, w.volumes or {}, env) + self.kl.pod_file_mounts(
+                    w, self.spec_c)
+            except (MountError, OSError) as e:
+                raise StageError(str(e)) from None
+            log_path = self.kl.volumes.log_path(w.namespace, w.name, w.key, self.name, self.attempt)
         cfg = ContainerConfig(
             name=self.name, image=self.image, attempt=self.attempt, command=list(self.spec_c.get("command") or []),
             args=list(self.spec_c.get("args") or []), env=env, working_dir=self.spec_c.get("workingDir") or "",
             stdin=bool(self.spec_c.get("stdin")), tty=bool(self.spec_c.get("tty")),
             labels={"io.kubernetes.container.name": self.name, "io.kubernetes.pod.name": w.name,
                     "io.kubernetes.pod.namespace": w.namespace, "io.kubernetes.pod.uid": w.key},
-            annotations={"io.kubernetes.container.restartCount": str(self.attempt)})
+            annotations={"io.kubernetes.container.restartCount": str(self.attempt)},
+            mounts=mounts, memory_limit=memory_limit(self.spec_c), log_path=log_path)
         try:
             self.container_id = await self.kl.runtime.create_container(w.sandbox_id, cfg, w.sandbox_config())
         except CRIError as e:

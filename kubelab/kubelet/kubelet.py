@@ -8,7 +8,13 @@ each pod to a ``PodWorker``. Container exits reach the workers through the runti
 evented PLEG). ``stop()`` is a node failure for the lab: heartbeats and pod handling stop (the node lifecycle
 controller will mark the node NotReady); containers keep their state in the runtime; ``restart()`` re-registers
 and re-syncs, like a kubelet restart or a healed partition (same boot id: the containers survived).
-Simplified: no volume manager, no eviction, no admission of pods against node resources, no cgroups.
+
+With a real runtime (``runtime.real``: containers are processes) the kubelet also keeps a root directory as
+/var/lib/kubelet (``root_dir``, by default a temporary directory made on first use): pod volumes
+(``volumes``), the pod's /etc/hosts and /etc/resolv.conf (``etchosts``: standing in for cluster DNS, rewritten
+when Services change) and container logs; it watches ConfigMaps and Secrets to refresh the volumes made from
+them, and really probes containers (``prober``). With the simulated runtime none of this touches the disk.
+Simplified: no eviction, no admission of pods against node resources, no cgroups.
 """
 
 from __future__ import annotations
@@ -18,21 +24,30 @@ import copy
 import hashlib
 import json
 import logging
+import os
+import shutil
+import tempfile
 from collections import OrderedDict
 from collections.abc import Iterable
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from kubelab.api.errors import ApiError
 from kubelab.client import Client
 from kubelab.clock import rfc3339, rfc3339_micro
 from kubelab.config import LabConfig
-from kubelab.kubelet import lifecycle, node_status
+from kubelab.kubelet import etchosts, lifecycle, node_status
 from kubelab.kubelet.backoff import Backoff
 from kubelab.kubelet.logs import rfc3339_nano
 from kubelab.kubelet.nodespec import NodeSpec
 from kubelab.kubelet.pod_workers import PodWorker
-from kubelab.kubelet.runtime import ContainerEvent, Runtime, SimulatedRuntime
+from kubelab.kubelet.prober import ProbeManager
+from kubelab.kubelet.runtime import ContainerEvent, Mount, Runtime, SimulatedRuntime
+from kubelab.kubelet.volumes import VolumeManager
 from kubelab.trace import TraceBus
+
+if TYPE_CHECKING:
+    from kubelab.client.informer import Informer
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
@@ -50,7 +65,10 @@ def static_pod_hash(manifest: Obj) -> str:
 
 class Kubelet:
     def __init__(self, client: Client, spec: NodeSpec, config: LabConfig, trace: TraceBus | None = None,
-                 runtime: Runtime | None = None, static_pods: Iterable[Obj] = ()) -> None:
+                 runtime: Runtime | None = None, static_pods: Iterable[Obj] = (), *,
+                 root_dir: str | os.PathLike[str] | None = None) -> None:
+        """``root_dir`` is the kubelet's /var/lib/kubelet for a real runtime (pods/, logs/, node-fs/); None makes
+        a temporary directory on first use (removed by ``close``). The simulated runtime never uses it."""
         self.client = client
         self.spec = spec
         self.config = config
@@ -70,10 +88,30 @@ class Kubelet:
         self._mirror_recreate: set[str] = set()
         self._event_seq = 0
         self._terminated: OrderedDict[str, None] = OrderedDict()
+        # real runtimes: the kubelet's root directory, volumes, pod /etc files, probes
+        self.real = bool(getattr(self.runtime, "real", False))
+        self._root_dir = Path(root_dir) if root_dir is not None else None
+        self._own_root = False
+        self.volumes = VolumeManager(client, lambda: self.root_dir, lambda: self.spec.allocatable_resources)
+        self.prober = ProbeManager(self)
+        self.mount_backoff = Backoff(0.5, config.crashloop_backoff_max)
+        self.dns_files = etchosts.PodDNSFiles(client, self.volumes.pod_dir, self._rewrite_hosts_files)
+        self._data_informers: list[Informer] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        version = self.spec.kubelet_version.lstrip("v").split(".")
+        self.probe_user_agent = f"kube-probe/{'.'.join(version[:2])}"
 
     @property
     def name(self) -> str:
         return self.spec.name
+
+    @property
+    def root_dir(self) -> Path:
+        """The kubelet's /var/lib/kubelet (and /var/log): made on first use when none was given."""
+        if self._root_dir is None:
+            self._root_dir = Path(tempfile.mkdtemp(prefix=f"kubelab-{self.name}-"))
+            self._own_root = True
+        return self._root_dir
 
     # ------------------------------------------------------------------------------------------- lifecycle
     async def run(self) -> None:
@@ -86,17 +124,23 @@ class Kubelet:
             self.stop()
 
     def close(self) -> None:
-        """End ``run()``."""
+        """End ``run()`` (and remove the root directory if the kubelet made it)."""
         self.stop()
         if self._closed is not None:
             self._closed.set()
+        if self._own_root and self._root_dir is not None:
+            shutil.rmtree(self._root_dir, ignore_errors=True)
+            self._root_dir, self._own_root = None, False
 
     def start(self) -> None:
         if self.running:
             return
         self.running = True
+        self._loop = asyncio.get_running_loop()
         self.runtime.update_runtime_config(self.spec.pod_cidr)
         self._unsubscribe = self.runtime.subscribe(self._on_container_event)
+        if self.real:
+            self._start_watches()
         self._tasks = [asyncio.get_running_loop().create_task(self._main(), name=f"kubelet-{self.name}")]
 
     async def _main(self) -> None:
@@ -116,6 +160,11 @@ class Kubelet:
         for w in list(self.workers.values()):
             w.stop()
         self.workers.clear()
+        self.prober.stop()
+        self.dns_files.stop()
+        for inf in self._data_informers:
+            inf.stop()
+        self._data_informers = []
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
@@ -289,6 +338,12 @@ class Kubelet:
         for sb in await self.runtime.list_pod_sandboxes():
             if sb.config.uid not in keys and sb.config.uid not in self.workers:
                 await self.runtime.remove_pod_sandbox(sb.id)
+        if self.real and self._root_dir is not None:  # their directories and logs too
+            for parent, key_of in ((self._root_dir / "pods", lambda n: n),
+                                   (self._root_dir / "logs" / "pods", lambda n: n.rsplit("_", 1)[-1])):
+                for d in parent.iterdir() if parent.is_dir() else ():
+                    if key_of(d.name) not in keys and key_of(d.name) not in self.workers:
+                        shutil.rmtree(d, ignore_errors=True)
 
     def _on_pod(self, ev_type: str, pod: Obj) -> None:
         meta = pod.get("metadata") or {}
@@ -380,7 +435,38 @@ class Kubelet:
 
     # ------------------------------------------------------------------------------------------- runtime events
     def _on_container_event(self, ev: ContainerEvent) -> None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # a runtime that reports from its own thread: hand the event to the kubelet's loop
+            if self._loop is not None and not self._loop.is_closed():
+                self._loop.call_soon_threadsafe(self._on_container_event, ev)
+            return
         for w in self.workers.values():
             if w.sandbox_id == ev.sandbox_id:
                 w.kick()
                 return
+
+    # ------------------------------------------------------------------------------------------- real runtimes
+    def _start_watches(self) -> None:
+        """Services and EndpointSlices for the hosts files; ConfigMaps and Secrets for the volumes made of them."""
+        self.dns_files.start()
+        self._data_informers = self.volumes.watch(self._on_api_data)
+
+    def _on_api_data(self, resource: str, namespace: str, name: str) -> None:
+        """A ConfigMap or Secret was created or changed: wake the pods whose volumes are made from it."""
+        for w in self.workers.values():
+            if w.namespace == namespace and (resource, name) in self.volumes.references(w.pod):
+                w.kick()
+
+    def _rewrite_hosts_files(self) -> None:
+        for w in list(self.workers.values()):
+            if w.sandbox_id is not None and not w.terminating_requested():
+                self.write_pod_files(w)
+
+    def write_pod_files(self, w: PodWorker) -> None:
+        """The pod's /etc/hosts and /etc/resolv.conf (``kubelab.kubelet.etchosts``), not for host-network pods."""
+        if not w.host_network and w.pod_ip:
+            self.dns_files.write(w.pod, w.key, w.pod_ip)
+
+    def pod_file_mounts(self, w: PodWorker, container: Obj) -> list[Mount]:
+        return [] if w.host_network else self.dns_files.mounts(w.key, container)

@@ -22,9 +22,11 @@ What a container does (``kubelab.kubelet.programs`` turns command + args into a 
   SIGTERM, and is killed (exit 137) when the grace period ends. The lab caps grace periods at
   ``TERMINATION_GRACE_CAP`` seconds (override with ``LabConfig(extra={"termination_grace_cap": s})``).
 
-Readiness and liveness: a readinessProbe passes from ``initialDelaySeconds`` after the container starts (the
-container is Ready from then on); a startupProbe likewise marks the container started after its initial delay;
-liveness probes always pass.
+Readiness and liveness with the simulated runtime: a readinessProbe passes from ``initialDelaySeconds`` after
+the container starts (the container is Ready from then on); a startupProbe likewise marks the container started
+after its initial delay; liveness probes always pass. With a real runtime (``Runtime.real``) the probes really
+run (``kubelab.kubelet.prober``): the messages below are what they report, and ``CONTAINER_KILL_UNHEALTHY`` is
+how a container that failed its liveness or startup probe is stopped before its restart.
 """
 
 from __future__ import annotations
@@ -128,6 +130,11 @@ INSPECT_FAILED = EventSpec("InspectFailed", 'Failed to apply default image tag "
 CREATED = EventSpec("Created", "Created container: {container}")
 STARTED = EventSpec("Started", "Started container {container}")
 KILLING = EventSpec("Killing", "Stopping container {container}")
+UNHEALTHY = EventSpec("Unhealthy", "{probe} probe failed: {output}", "Warning")
+PROBE_ERRORED = EventSpec("Unhealthy", "{probe} probe errored: {output}", "Warning")
+PROBE_KILLING = EventSpec("Killing", "Container {container} failed {probe} probe, will be restarted")
+PROBE_KILLING_FINAL = EventSpec("Killing", "Container {container} failed {probe} probe")
+FAILED_MOUNT = EventSpec("FailedMount", "{error}", "Warning")
 RESTART_BACKOFF = EventSpec("BackOff", "Back-off restarting failed container {container} in pod {pod_full}",
                             "Warning")
 
@@ -192,6 +199,15 @@ CONTAINER_START: tuple[Stage, ...] = (
 CONTAINER_KILL: tuple[Stage, ...] = (
     Stage("killing", selector=lambda c: c.running, events=(KILLING,), trace="kill"),
     Stage("stop", selector=lambda c: c.running, action="stop_container"),
+)
+
+# a container whose liveness or startup probe failed (with a real runtime): stopped with the grace period, then
+# restarted by the pod worker as the restart policy says
+CONTAINER_KILL_UNHEALTHY: tuple[Stage, ...] = (
+    Stage("killing-unhealthy", selector=lambda c: c.will_restart, events=(PROBE_KILLING,), trace="kill"),
+    Stage("killing-unhealthy-final", selector=lambda c: not c.will_restart, events=(PROBE_KILLING_FINAL,),
+          trace="kill"),
+    Stage("stop", action="stop_container"),
 )
 
 

@@ -6,8 +6,14 @@ the regular containers, restart what exited as the restart policy says (with the
 flowcontrol.Backoff), and on deletion stop the containers, write the final status and delete the pod with grace
 period 0. Each container start and stop is played from the stage tables in ``kubelab.kubelet.lifecycle``;
 status is computed by the pure ``kubelab.kubelet.status.generate_pod_status``.
-Simplified: no volumes, no admission checks (resources, node affinity), no eviction, no ephemeral containers; a
-failed sandbox is retried after the lab back-off.
+
+With a real runtime (``Runtime.real``) the worker also does what kubelet.go's SyncPod does around the runtime:
+it waits for the pod's volumes (``kubelab.kubelet.volumes``; FailedMount events, retried with back-off, the pod
+Pending in ContainerCreating meanwhile), writes the pod's /etc/hosts and /etc/resolv.conf once the sandbox has an
+IP, has the prober probe its containers (``kubelab.kubelet.prober``) and kills a container whose liveness or
+startup probe failed, then restarts it as the restart policy says; a deleted pod's directory is removed.
+Simplified: no admission checks (resources, node affinity), no eviction, no ephemeral containers; a failed
+sandbox is retried after the lab back-off.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from kubelab.kubelet.runtime import (
 )
 from kubelab.kubelet.stages import Outcome, play
 from kubelab.kubelet.status import PodView, generate_pod_status, is_restartable_init, next_probe_time
+from kubelab.kubelet.volumes import FailedMount, Volume
 
 if TYPE_CHECKING:
     from kubelab.kubelet.kubelet import Kubelet
@@ -56,6 +63,7 @@ class PodWorker:
         self.done = False  # finished for good: only a deletion is left to handle
         self.finished = False  # terminated and cleaned up: the worker ends
         self.start_time = ((pod.get("status") or {}).get("startTime")) or ""
+        self.volumes: dict[str, Volume] | None = None  # set up (real runtimes only)
         self._dirty = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._timers: set[asyncio.Task[None]] = set()
@@ -154,6 +162,8 @@ class PodWorker:
             self.done = True
             return
         await self.refresh()
+        if self.kl.real and not await self.sync_volumes():
+            return
         if self.sandbox_id is None:
             if not self.start_time:
                 self.start_time = rfc3339(self.kl.clock.now())
@@ -167,6 +177,9 @@ class PodWorker:
                 self.write_status()
             if not ready:
                 return
+        if self.kl.real:
+            self.kl.write_pod_files(self)
+            self.kl.prober.sync_pod(self)
         if await self.sync_init_containers():
             await self.sync_containers()
         if self.terminating_requested():
@@ -176,6 +189,8 @@ class PodWorker:
         status = self.compute_status()
         if status["phase"] in TERMINAL:
             self.done = True
+            if self.kl.real:
+                self.kl.prober.remove_pod(self.key)
             if self.sandbox_id is not None:
                 await self.kl.runtime.stop_pod_sandbox(self.sandbox_id)
                 await self.refresh()
@@ -225,6 +240,48 @@ class PodWorker:
         lst = self.attempts.get(name)
         return lst[0] if lst else None
 
+    def latest(self, name: str) -> ContainerStatus | None:
+        """The newest attempt of container ``name``, as of the last refresh (what the prober probes)."""
+        return self._latest(name)
+
+    async def sync_volumes(self) -> bool:
+        """WaitForAttachAndMount: set the volumes up (once; later syncs refresh configMap and secret contents).
+        False while one cannot be set up: FailedMount, a retry after the back-off, the pod left Pending."""
+        kl = self.kl
+        if self.volumes is not None:
+            kl.volumes.refresh(self.pod, self.key)
+            return True
+        try:
+            self.volumes = kl.volumes.setup(self.pod, self.key)
+        except (FailedMount, OSError) as e:
+            message = str(e) if isinstance(e, FailedMount) else f"MountVolume.SetUp failed: {e}"
+            kl.record_event(self.pod, lifecycle.FAILED_MOUNT.reason, message, lifecycle.FAILED_MOUNT.type)
+            kl.mount_backoff.next(self.key, kl.clock.now())
+            self.requeue_after(kl.mount_backoff.get(self.key))
+            if not self.start_time:
+                self.start_time = rfc3339(kl.clock.now())
+            self.write_status()
+            return False
+        kl.mount_backoff.reset(self.key)
+        return True
+
+    async def kill_unhealthy(self, c: Obj, latest: ContainerStatus, *, init: bool) -> ContainerStatus | None:
+        """A container whose liveness or startup probe failed: Killing event, stop with the grace period."""
+        probe = self.kl.prober.kill_reason(self.key, c.get("name", ""), latest.id) if self.kl.real else ""
+        if not probe or latest.state != CONTAINER_RUNNING:
+            return latest
+        spec = self.pod.get("spec") or {}
+        grace = (c.get(f"{probe}Probe") or {}).get("terminationGracePeriodSeconds")
+        if grace is None:
+            grace = spec.get("terminationGracePeriodSeconds", 30)
+        step = ContainerStep(self, c, init=init, attempt=latest.attempt, running_id=latest.id)
+        step.kill_timeout = min(float(grace), lifecycle.termination_grace_cap(self.kl.config))
+        step.probe = probe
+        step.will_restart = init or (spec.get("restartPolicy") or "Always") != "Never"
+        await play(lifecycle.CONTAINER_KILL_UNHEALTHY, step)
+        await self.refresh()
+        return self._latest(c.get("name", ""))
+
     async def sync_init_containers(self) -> bool:
         """Run init containers in order, each to completion; True once the regular containers may start."""
         spec = self.pod.get("spec") or {}
@@ -232,6 +289,8 @@ class PodWorker:
         for c in spec.get("initContainers") or []:
             latest = self._latest(c.get("name", ""))
             if is_restartable_init(c):  # a sidecar: started, then kept running
+                if latest is not None:
+                    latest = await self.kill_unhealthy(c, latest, init=True)
                 if latest is None or latest.state == CONTAINER_CREATED:
                     if not await self.start_container(c, init=True, previous=latest):
                         return False
@@ -257,6 +316,8 @@ class PodWorker:
             if self.terminating_requested():
                 return
             latest = self._latest(c.get("name", ""))
+            if latest is not None:
+                latest = await self.kill_unhealthy(c, latest, init=False)
             if latest is None or latest.state == CONTAINER_CREATED:
                 await self.start_container(c, init=False, previous=latest)
             elif latest.state == CONTAINER_EXITED:
@@ -310,6 +371,8 @@ class PodWorker:
             self.requeue_after(self.kl.config.crashloop_backoff_base)
 
     def schedule_probe_timers(self) -> None:
+        if self.kl.real:
+            return  # the prober's workers kick the worker when a result changes
         now = self.kl.clock.now()
         spec = self.pod.get("spec") or {}
         for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
@@ -321,6 +384,8 @@ class PodWorker:
     async def terminate(self) -> None:
         """Stop the containers (Killing events), write the final status, delete the pod with grace period 0."""
         await self.refresh()
+        if self.kl.real:
+            self.kl.prober.remove_pod(self.key)
         in_api = not self.deleted
         meta, spec = self.pod["metadata"], self.pod.get("spec") or {}
         grace = meta.get("deletionGracePeriodSeconds")
@@ -352,13 +417,21 @@ class PodWorker:
         if self.sandbox_id is not None:
             await self.kl.runtime.remove_pod_sandbox(self.sandbox_id)
         self.sandbox_id = None
+        if self.kl.real:
+            self.kl.volumes.cleanup(self.key, self.namespace, self.name)
+            self.kl.mount_backoff.reset(self.key)
         self.finished = True
 
     # ------------------------------------------------------------------------------------------- status
     def view(self) -> PodView:
+        probes = None
+        if self.kl.real:
+            spec = self.pod.get("spec") or {}
+            probes = {c.get("name", ""): self.kl.prober.started_ready(self.key, c, self._latest(c.get("name", "")))
+                      for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]}
         return PodView(containers=self.attempts, reasons=dict(self.reasons), sandbox_ready=self.sandbox_ready,
                        pod_ip=self.pod_ip, host_ip=self.kl.spec.internal_ip, terminal=self.terminal,
-                       start_time=self.start_time)
+                       start_time=self.start_time, probes=probes)
 
     def compute_status(self) -> Obj:
         return generate_pod_status(self.pod, self.view(), self.kl.clock.now())

@@ -4,7 +4,8 @@ Mirrors pkg/kubelet/kubelet_pods.go (convertToAPIContainerStatuses, getPhase) an
 (the PodReadyToStartContainers, Initialized, ContainersReady and Ready conditions, with their reasons and
 messages). ``PodView`` is everything the kubelet knows about one pod: the runtime's container records (newest
 attempt first), the last sync error per container (upstream's reason cache: ErrImagePull, CrashLoopBackOff...),
-the sandbox and addresses. Probes are simulated by time (see ``kubelab.kubelet.lifecycle``).
+the sandbox and addresses. Probes are simulated by time (see ``kubelab.kubelet.lifecycle``), unless the view
+carries the prober's results (``PodView.probes``: a real runtime's containers are really probed).
 Simplified: no ephemeral containers, resize status or resource claims; feature-gated phase rules
 (ContainerRestartRules) are left out.
 """
@@ -32,6 +33,7 @@ class PodView:
     host_ip: str = ""
     terminal: bool = False  # the kubelet is done with the pod (deleted, or finished for good)
     start_time: str = ""
+    probes: dict[str, tuple[bool, bool]] | None = None  # name -> (started, ready) from the prober; None: by time
 
 
 def is_restartable_init(c: Obj) -> bool:
@@ -82,7 +84,8 @@ def _terminated(rs: ContainerStatus) -> Obj:
 
 
 def container_status(spec_c: Obj, attempts: list[ContainerStatus], reason: tuple[str, str] | None,
-                     default_waiting: str, now: _dt.datetime, *, init: bool = False) -> Obj:
+                     default_waiting: str, now: _dt.datetime, *, init: bool = False,
+                     probed: tuple[bool, bool] | None = None) -> Obj:
     """One containerStatuses entry (convertToAPIContainerStatuses, for one container)."""
     name = spec_c.get("name", "")
     out: Obj = {"name": name, "image": spec_c.get("image", ""), "imageID": "", "ready": False, "restartCount": 0,
@@ -107,7 +110,7 @@ def container_status(spec_c: Obj, attempts: list[ContainerStatus], reason: tuple
         if reason[1]:
             waiting["message"] = reason[1]
         out["state"] = {"waiting": waiting}
-    started, ready = started_and_ready(spec_c, latest, now)
+    started, ready = probed if probed is not None else started_and_ready(spec_c, latest, now)
     if init and not is_restartable_init(spec_c):
         # a regular init container is "ready" once it has completed
         started = bool(latest and latest.state == CONTAINER_RUNNING)
@@ -264,6 +267,10 @@ def conditions(pod: Obj, init_statuses: list[Obj], statuses: list[Obj], phase: s
     return out
 
 
+def _probed(view: PodView, c: Obj) -> tuple[bool, bool] | None:
+    return None if view.probes is None else view.probes.get(c.get("name", ""), (False, False))
+
+
 def generate_pod_status(pod: Obj, view: PodView, now: _dt.datetime) -> Obj:
     """The status the kubelet writes for ``pod`` (kubelet-owned fields recomputed, the rest kept)."""
     spec = pod.get("spec") or {}
@@ -271,10 +278,11 @@ def generate_pod_status(pod: Obj, view: PodView, now: _dt.datetime) -> Obj:
     has_init = bool(spec.get("initContainers"))
     default_waiting = "PodInitializing" if has_init else "ContainerCreating"
     init_statuses = [container_status(c, view.containers.get(c.get("name", ""), []),
-                                      view.reasons.get(c.get("name", "")), default_waiting, now, init=True)
+                                      view.reasons.get(c.get("name", "")), default_waiting, now, init=True,
+                                      probed=_probed(view, c))
                      for c in spec.get("initContainers") or []]
     statuses = [container_status(c, view.containers.get(c.get("name", ""), []),
-                                 view.reasons.get(c.get("name", "")), default_waiting, now)
+                                 view.reasons.get(c.get("name", "")), default_waiting, now, probed=_probed(view, c))
                 for c in spec.get("containers") or []]
     phase = get_phase(spec, init_statuses, statuses, view.terminal)
     if old.get("phase") in ("Succeeded", "Failed"):
