@@ -1,7 +1,8 @@
 """Subresources: status, scale, binding, eviction, log and serviceaccount token.
 
 Mirrors the small REST storages next to each kind in kubernetes pkg/registry (StatusREST, ScaleREST,
-BindingREST, EvictionREST, LogREST, TokenREST). exec, attach and port-forward arrive with the process runtime.
+BindingREST, EvictionREST, LogREST, TokenREST). exec, attach and portforward (ExecREST, AttachREST,
+PortForwardREST) live in ``kubelab.apiserver.streaming``.
 
 Simplified: tokens are random opaque strings kept in memory
 (not signed JWTs) and authenticate as the service account.
@@ -71,6 +72,10 @@ async def handle(request: web.Request, ctx: ServerContext, info: RequestInfo) ->
         return handlers.json_response(_SUCCESS, 201)
     elif sub == "log" and method == "GET":
         return await _log(request, ctx, rt, ns, name)
+    elif sub in ("exec", "attach", "portforward") and rt.plural == "pods":
+        from kubelab.apiserver import streaming
+
+        return await streaming.serve(request, ctx, rt, ns, name, sub)
     elif sub == "token" and method == "POST":
         body = codec.decode_body(await handlers._read_body(request), handlers.content_type(request))
         return handlers.json_response(issue_token(ctx, ns or "default", name, body), 201)
