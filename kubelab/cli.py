@@ -20,6 +20,7 @@ import datetime as _dt
 import errno
 import fcntl
 import importlib.util
+import inspect
 import json
 import os
 import re
@@ -119,6 +120,8 @@ class ClusterState:
     started: str
     ca_cert_pem: str = ""
     token: str = ""
+    runtime: str = ""
+    marker: str = ""  # process runtime: the nodes' directory, which every container process carries
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__, indent=2) + "\n"
@@ -129,6 +132,7 @@ class ClusterState:
             name=str(data["name"]), pid=int(data["pid"]), url=str(data["url"]),
             kubeconfig=str(data["kubeconfig"]), context=str(data["context"]), started=str(data["started"]),
             ca_cert_pem=str(data.get("ca_cert_pem", "")), token=str(data.get("token", "")),
+            runtime=str(data.get("runtime", "")), marker=str(data.get("marker", "")),
         )
 
 
@@ -317,7 +321,17 @@ def _check_up_args(args: argparse.Namespace) -> int | None:
             return 2
         args.config = str(cfg.resolve())
     if args.data_dir is not None:
-        _err("--data-dir is not supported yet; state is kept in memory")
+        args.data_dir = str(Path(args.data_dir).expanduser().absolute())
+        _err("note: --data-dir holds the nodes' directories; the API state is still kept in memory")
+    if not getattr(args, "detached_child", False):
+        from kubelab.backends.runtimes import choose_runtime
+
+        try:
+            args.runtime = choose_runtime(getattr(args, "runtime", None), note=lambda text: _err(
+                text.removeprefix("kubelab: ")))
+        except ValueError as exc:
+            _err(str(exc))
+            return 2
     args.kubeconfig = str(Path(args.kubeconfig).expanduser().absolute() if args.kubeconfig
                           else kubeconfig.default_path())
     return None
@@ -369,8 +383,12 @@ def _up_foreground(args: argparse.Namespace, stop: threading.Event | None = None
         except ImportError as exc:
             _err(f"the embedded backend is not available: {exc}")
             return 1
+        options: dict[str, Any] = {"runtime": getattr(args, "runtime", None) or "simulated",
+                                   "data_dir": Path(args.data_dir) if getattr(args, "data_dir", None) else None}
+        accepted = inspect.signature(config_cls).parameters
         config = config_cls(name=name, host="127.0.0.1", port=args.port,
-                            cluster_config=Path(args.config) if args.config else None)
+                            cluster_config=Path(args.config) if args.config else None,
+                            **{k: v for k, v in options.items() if k in accepted})
         try:
             server = server_cls(config)
         except ValueError as exc:  # kindconfig.ConfigError: the cluster config file is not usable
@@ -405,6 +423,8 @@ def _up_foreground(args: argparse.Namespace, stop: threading.Event | None = None
                 name=name, pid=os.getpid(), url=server.url, kubeconfig=str(kc_path), context=ctx,
                 started=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                 ca_cert_pem=server.pki.ca_cert_pem.decode("ascii"), token=server.token,
+                runtime=getattr(args, "runtime", None) or "simulated",
+                marker=str(getattr(getattr(server, "control_plane", None), "marker", "") or ""),
             ))
             print(usage_text(name, server.url, kc_path, detached=args.detached_child), flush=True)
 
@@ -449,6 +469,8 @@ def _restore_handlers(previous: dict[int, Any]) -> None:
 def _child_argv(args: argparse.Namespace) -> list[str]:
     argv = [sys.executable, "-m", "kubelab", "up", "--name", args.name, "--port", str(args.port),
             "--kubeconfig", args.kubeconfig, "--detached-child"]
+    if getattr(args, "runtime", None):
+        argv += ["--runtime", args.runtime]
     if args.config:
         argv += ["--config", args.config]
     if args.data_dir:
@@ -537,6 +559,10 @@ def cmd_down(args: argparse.Namespace) -> int:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(state.pid, signal.SIGKILL)
             _wait_gone(state.pid, 5.0)
+        if state.marker:  # container processes a killed server could not stop
+            from kubelab.backends.processes import reap
+
+            reap(state.marker)
         message = f"Cluster '{name}' stopped."
     else:
         # Never signal a pid whose lock is not held: the process is gone and the pid may belong to another.
@@ -603,7 +629,11 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--port", type=int, default=0, help="HTTPS port on 127.0.0.1 (default: any free port)")
     up.add_argument("--kubeconfig", metavar="PATH",
                     help="kubeconfig to write the context into (default: $KUBECONFIG or ~/.kube/config)")
-    up.add_argument("--data-dir", metavar="DIR", help="directory for persistent state (not supported yet)")
+    up.add_argument("--data-dir", metavar="DIR",
+                    help="directory for the nodes' files (default: a temporary directory)")
+    up.add_argument("--runtime", choices=["process", "simulated"], default=None,
+                    help="what runs pods: local processes, or a simulation (default: process when it can run "
+                         "here, else simulated)")
     up.add_argument("--detach", action="store_true", help="run in the background; return once it is ready")
     up.add_argument("--detached-child", action="store_true", help=argparse.SUPPRESS)
     up.set_defaults(func=cmd_up)

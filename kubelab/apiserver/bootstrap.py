@@ -13,6 +13,7 @@ namespace, the namespace controller's clean-up of a deleted namespace, and Clust
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import random
 from typing import Any
@@ -50,10 +51,14 @@ PRIORITY_CLASSES: list[dict[str, Any]] = [
 
 
 class Bootstrap:
-    def __init__(self, ctx: ServerContext, ca_pem: bytes, seed: int | None = None) -> None:
+    def __init__(self, ctx: ServerContext, ca_pem: bytes, seed: int | None = None,
+                 service_subnet: str = "10.96.0.0/16") -> None:
         self.ctx = ctx
         self.ca_pem = ca_pem
-        self.ips = ServiceIPAllocator("10.96.0.0/16", rng=random.Random(seed))
+        self.ips = ServiceIPAllocator(service_subnet, rng=random.Random(seed))
+        base = ipaddress.ip_network(service_subnet, strict=False).network_address
+        # kube-apiserver takes the range's first address for `kubernetes`; kubeadm gives DNS the tenth
+        self.kubernetes_ip, self.dns_ip = str(base + 1), str(base + 10)
         self.ports = NodePortAllocator(rng=random.Random(seed))
         self._loop: asyncio.AbstractEventLoop | None = None
         reg = ctx.registry
@@ -74,7 +79,7 @@ class Bootstrap:
             self._ensure(self._rt("", "namespaces"), None, {"metadata": {"name": ns}})
         self._ensure(self._rt("", "services"), "default", {
             "metadata": {"name": "kubernetes", "labels": {"component": "apiserver", "provider": "kubernetes"}},
-            "spec": {"clusterIP": "10.96.0.1", "ports": [{"name": "https", "port": 443, "protocol": "TCP",
+            "spec": {"clusterIP": self.kubernetes_ip, "ports": [{"name": "https", "port": 443, "protocol": "TCP",
                                                          "targetPort": self.ctx.port}]},
         })
         self._ensure(self._rt("", "endpoints"), "default", {
@@ -92,7 +97,7 @@ class Bootstrap:
             "metadata": {"name": "kube-dns", "labels": {
                 "k8s-app": "kube-dns", "kubernetes.io/cluster-service": "true", "kubernetes.io/name": "CoreDNS"},
                 "annotations": {"prometheus.io/port": "9153", "prometheus.io/scrape": "true"}},
-            "spec": {"clusterIP": "10.96.0.10", "selector": {"k8s-app": "kube-dns"}, "ports": [
+            "spec": {"clusterIP": self.dns_ip, "selector": {"k8s-app": "kube-dns"}, "ports": [
                 {"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 53},
                 {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 53},
                 {"name": "metrics", "port": 9153, "protocol": "TCP", "targetPort": 9153}]},

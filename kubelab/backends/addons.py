@@ -39,7 +39,8 @@ def _static_pod(component: str, image: str, command: list[str], node_ip: str) ->
     }
 
 
-def static_pods(node_ip: str, cluster_name: str) -> list[Obj]:
+def static_pods(node_ip: str, cluster_name: str, *, service_subnet: str = "10.96.0.0/16",
+                pod_subnet: str = "10.244.0.0/16") -> list[Obj]:
     """The control plane's static pod manifests (/etc/kubernetes/manifests on a kind control-plane node)."""
     return [
         _static_pod("etcd", "registry.k8s.io/etcd:3.6.4-0", [
@@ -47,9 +48,9 @@ def static_pods(node_ip: str, cluster_name: str) -> list[Obj]:
             f"--name={cluster_name}-control-plane"], node_ip),
         _static_pod("kube-apiserver", f"registry.k8s.io/kube-apiserver:{K8S}", [
             "kube-apiserver", f"--advertise-address={node_ip}", "--authorization-mode=Node,RBAC",
-            "--etcd-servers=https://127.0.0.1:2379", "--service-cluster-ip-range=10.96.0.0/16"], node_ip),
+            "--etcd-servers=https://127.0.0.1:2379", f"--service-cluster-ip-range={service_subnet}"], node_ip),
         _static_pod("kube-controller-manager", f"registry.k8s.io/kube-controller-manager:{K8S}", [
-            "kube-controller-manager", "--allocate-node-cidrs=true", "--cluster-cidr=10.244.0.0/16",
+            "kube-controller-manager", "--allocate-node-cidrs=true", f"--cluster-cidr={pod_subnet}",
             "--controllers=*,bootstrapsigner,tokencleaner", "--leader-elect=true"], node_ip),
         _static_pod("kube-scheduler", f"registry.k8s.io/kube-scheduler:{K8S}", [
             "kube-scheduler", "--kubeconfig=/etc/kubernetes/scheduler.conf", "--leader-elect=true"], node_ip),

@@ -1,16 +1,26 @@
 """The embedded backend: a whole API server (store, registry, HTTPS) on its own thread and asyncio loop.
 
 A notebook cell that blocks never stalls it, and several clusters can run in one process. ``kubelab up`` runs one
-in the foreground; ``create_cluster`` (later) runs one beside the kernel.
+in the foreground; ``create_cluster`` runs one beside the kernel.
+
+``ServerConfig.runtime`` picks what the kubelets run pods with: ``"simulated"`` (the default here, so tests and
+benchmarks stay cheap: records played on the clock) or ``"process"`` (real local processes, with kube-proxy
+forwarding Service traffic). A process cluster puts every address in 127.0.0.0/8, so it refuses to serve beyond
+loopback: its pods would otherwise be reachable only through the API server's host, which would be misleading.
+Servers still running at interpreter exit are stopped then (an ``atexit`` hook), so no container process outlives
+the Python process that owns it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
+import ipaddress
 import logging
 import secrets
 import socket
 import threading
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +33,7 @@ from kubelab.apiserver.context import ServerContext
 from kubelab.apiserver.pki import ClusterPKI
 from kubelab.apiserver.registry import Registry
 from kubelab.apiserver.server import build_app
-from kubelab.backends import kindconfig
+from kubelab.backends import kindconfig, netslots
 from kubelab.backends.controlplane import ControlPlane
 from kubelab.clock import Clock, SystemClock
 from kubelab.config import LabConfig
@@ -44,6 +54,35 @@ class ServerConfig:
     history: int = 100_000  # watch history window (events)
     control_plane: bool = True  # run kubelets, scheduler and controllers (False: a bare API server)
     lab: LabConfig = field(default_factory=LabConfig)
+    runtime: str = "simulated"  # "simulated" | "process" (see kubelab.backends.kindconfig for the addressing)
+    data_dir: Path | None = None  # the nodes' directories (<data_dir>/nodes/<node>); None: a temporary directory
+
+
+_live: weakref.WeakSet[EmbeddedServer] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_at_exit() -> None:
+    """Stop every server still running, so their container processes and listeners end with the interpreter."""
+    for server in list(_live):
+        try:
+            server.stop()
+        except Exception:  # best effort at exit
+            log.debug("stopping %s at exit failed", server.config.name, exc_info=True)
+
+
+def check_loopback(host: str, runtime: str) -> None:
+    """Refuse the process runtime on a server that listens beyond loopback (its addresses are 127.x)."""
+    if runtime != "process" or host == "localhost":
+        return
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise ValueError(f"the process runtime needs the API server on a loopback address (127.0.0.1), not "
+                         f"{host!r}: its pods and Services live in 127.0.0.0/8 and cannot be reached from other "
+                         "machines; use runtime=\"simulated\" to serve beyond this machine")
 
 
 def _new_loop() -> asyncio.AbstractEventLoop:
@@ -76,7 +115,19 @@ def _warm(ctx: ServerContext) -> None:
 class EmbeddedServer:
     def __init__(self, config: ServerConfig | None = None) -> None:
         self.config = config or ServerConfig()
-        self.pki = ClusterPKI.generate(clock=self.config.clock)
+        check_loopback(self.config.host, self.config.runtime)
+        # process clusters share the host's loopback: each leases its own block of it (see netslots)
+        self._slot = netslots.lease() if self.config.runtime == "process" else None
+        nets = (self._slot.pod_subnet, self._slot.service_subnet, self._slot.node_prefix) if self._slot else None
+        # the topology, read before start so a bad config fails here with a clear message
+        try:
+            self.plan = kindconfig.load(self.config.cluster_config, self.config.name, runtime=self.config.runtime,
+                                        networks=nets)
+        except Exception:
+            self._release_slot()
+            raise
+        # the serving certificate also names the `kubernetes` Service's address, as kube-apiserver's does
+        self.pki = ClusterPKI.generate(extra_hosts=[self.plan.service_ip(1)], clock=self.config.clock)
         self.token = secrets.token_urlsafe(32)
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -87,8 +138,11 @@ class EmbeddedServer:
         self.ctx: ServerContext | None = None
         self.port = 0
         self.control_plane: ControlPlane | None = None
-        # the topology, read before start so a bad config fails here with a clear message
-        self.plan = kindconfig.load(self.config.cluster_config, self.config.name)
+
+    @property
+    def runtime(self) -> str:
+        """What the kubelets run pods with: "simulated" or "process"."""
+        return self.config.runtime
 
     @property
     def url(self) -> str:
@@ -107,6 +161,7 @@ class EmbeddedServer:
         self._thread = threading.Thread(target=self._run, args=(sock,), name=f"kubelab-{self.config.name}",
                                         daemon=True)
         self._thread.start()
+        _live.add(self)
         if not self._ready.wait(timeout):
             raise TimeoutError(f"kubelab cluster {self.config.name!r} did not start within {timeout}s")
         if self._error is not None:
@@ -132,6 +187,8 @@ class EmbeddedServer:
         store = Store(clock=cfg.clock, history=cfg.history)
         resources = ResourceRegistry()
         registry = Registry(store, resources, cfg.clock, seed=cfg.seed)
+        # a process cluster's pods live on 127.0.0.0/8: its Endpoints must be allowed to name them
+        registry.allow_loopback_endpoints = cfg.runtime == "process"
         ctx = ServerContext(store=store, resources=resources, registry=registry, clock=cfg.clock, host=cfg.host,
                             port=self.port)
         ctx.tokens[self.token] = ("kubernetes-admin", ["system:masters", "system:authenticated"])
@@ -145,12 +202,17 @@ class EmbeddedServer:
 
     async def _serve(self, sock: socket.socket) -> None:
         ctx = self.ctx = self.build_context()
-        bootstrap = Bootstrap(ctx, self.pki.ca_cert_pem, seed=self.config.seed)
+        bootstrap = Bootstrap(ctx, self.pki.ca_cert_pem, seed=self.config.seed,
+                              service_subnet=self.plan.service_subnet)
         install_admission(ctx, self.config.lab)  # quotas, limit ranges, default tolerations and storage class
         bootstrap.run(asyncio.get_running_loop())
         if self.config.control_plane:
-            self.control_plane = ControlPlane(ctx, self.plan, self.config.lab)
-            await self.control_plane.start()
+            self.control_plane = ControlPlane(ctx, self.plan, self.config.lab, data_dir=self.config.data_dir)
+            try:
+                await self.control_plane.start()
+            except BaseException:  # no half-started cluster keeps processes or listeners
+                await self.control_plane.stop()
+                raise
         app = build_app(ctx)
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await runner.setup()
@@ -181,6 +243,15 @@ class EmbeddedServer:
                 pass
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(10)
+            if self._thread.is_alive() and self.control_plane is not None:  # its loop did not stop in time
+                self.control_plane.kill_leftovers()
+        self._release_slot()
+        _live.discard(self)
+
+    def _release_slot(self) -> None:
+        slot, self._slot = self._slot, None
+        if slot is not None:
+            slot.release()
 
     def wait(self) -> None:
         self._stopped.wait()

@@ -6,6 +6,12 @@ named as kind names them (``<cluster>-control-plane``, ``<cluster>-control-plane
 and pod CIDRs the way kind's docker network and kubeadm assign them. Fields kubelab has no use for (images, port
 mappings, kubeadm patches, mounts, feature gates...) are reported once as ignored, never as errors.
 
+Addresses depend on the cluster's runtime. ``simulated`` keeps kind's: pods in 10.244.0.0/16 (node podCIDRs
+10.244.N.0/24), Services in 10.96.0.0/16, nodes at 172.18.0.N on kind's docker network. ``process`` runs pods as
+local processes, so every address lives in 127.0.0.0/8, which Linux routes to the loopback interface as a whole
+(no privileges, no network setup): pods in 127.244.0.0/16, Services in 127.96.0.0/16 (the ``kubernetes`` Service
+is 127.96.0.1, kube-dns 127.96.0.10), nodes at 127.18.0.N.
+
 kubelab-only extension (kind would reject it, so keep it in lab files): a ``kubelab:`` block on a node or at the
 top level, e.g. ``kubelab: {capacity: {cpu: "2", memory: 4Gi}}``, sets that node's (or every node's) capacity.
 """
@@ -25,6 +31,13 @@ DEFAULT_CAPACITY = {"cpu": "4", "memory": "8Gi", "pods": "110", "ephemeral-stora
 CONTROL_PLANE_TAINT = {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}
 _KNOWN_TOP = {"kind", "apiVersion", "name", "nodes", "networking", "kubelab"}
 _KNOWN_NODE = {"role", "labels", "kubelab"}
+
+
+RUNTIMES = ("simulated", "process")
+# (podSubnet, serviceSubnet, node address prefix) per runtime
+NETWORKS = {"simulated": ("10.244.0.0/16", "10.96.0.0/16", "172.18.0."),
+            "process": ("127.244.0.0/16", "127.96.0.0/16", "127.18.0.")}
+LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
 
 
 class ConfigError(ValueError):
@@ -49,26 +62,41 @@ class ClusterPlan:
     pod_subnet: str = "10.244.0.0/16"
     service_subnet: str = "10.96.0.0/16"
     ignored: list[str] = field(default_factory=list)  # fields present in the file that kubelab does not use
+    runtime: str = "simulated"
 
     @property
     def control_plane(self) -> NodePlan:
         return next(n for n in self.nodes if n.role == "control-plane")
 
+    def service_ip(self, n: int) -> str:
+        """The n-th address of the service subnet: 1 is the ``kubernetes`` Service, 10 is kube-dns."""
+        return service_ip(self.service_subnet, n)
 
-def load(path: str | Path | None, cluster_name: str = "kind") -> ClusterPlan:
-    """Read a kind config file (None: one control-plane node, as ``kind create cluster``)."""
+
+def service_ip(service_subnet: str, n: int) -> str:
+    return str(ipaddress.ip_network(service_subnet, strict=False).network_address + n)
+
+
+def load(path: str | Path | None, cluster_name: str = "kind", runtime: str = "simulated",
+         networks: tuple[str, str, str] | None = None) -> ClusterPlan:
+    """Read a kind config file (None: one control-plane node, as ``kind create cluster``). ``networks``
+    overrides the runtime's default (podSubnet, serviceSubnet, node address prefix)."""
     if path is None:
-        return plan({}, cluster_name)
+        return plan({}, cluster_name, runtime=runtime, networks=networks)
     try:
         doc = yaml.safe_load(Path(path).read_text())
     except yaml.YAMLError as e:
         raise ConfigError(f"{path}: not valid YAML: {e}") from None
     except OSError as e:
         raise ConfigError(f"{path}: {e.strerror}") from None
-    return plan(doc or {}, cluster_name, source=str(path))
+    return plan(doc or {}, cluster_name, source=str(path), runtime=runtime, networks=networks)
 
 
-def plan(doc: dict[str, Any], cluster_name: str = "kind", source: str = "config") -> ClusterPlan:
+def plan(doc: dict[str, Any], cluster_name: str = "kind", source: str = "config",
+         runtime: str = "simulated", networks: tuple[str, str, str] | None = None) -> ClusterPlan:
+    if runtime not in RUNTIMES:
+        raise ConfigError(f"unknown runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}")
+    default_pods, default_services, node_prefix = networks or NETWORKS[runtime]
     if not isinstance(doc, dict):
         raise ConfigError(f"{source}: expected a mapping (kind: Cluster), got {type(doc).__name__}")
     if doc and doc.get("kind") != "Cluster":
@@ -81,7 +109,8 @@ def plan(doc: dict[str, Any], cluster_name: str = "kind", source: str = "config"
     for k in networking:
         if k not in ("podSubnet", "serviceSubnet"):
             ignored.append(f"networking.{k}")
-    pod_subnet = str(networking.get("podSubnet") or "10.244.0.0/16")
+    pod_subnet = str(networking.get("podSubnet") or default_pods)
+    service_subnet = str(networking.get("serviceSubnet") or default_services)
     lab = doc.get("kubelab") or {}
     default_capacity = {**DEFAULT_CAPACITY, **{k: str(v) for k, v in (lab.get("capacity") or {}).items()}}
     raw_nodes = doc.get("nodes") or [{"role": "control-plane"}]
@@ -97,8 +126,19 @@ def plan(doc: dict[str, Any], cluster_name: str = "kind", source: str = "config"
         pods_net = ipaddress.ip_network(pod_subnet)
     except ValueError:
         raise ConfigError(f"{source}: networking.podSubnet {pod_subnet!r} is not a CIDR") from None
+    try:
+        services_net = ipaddress.ip_network(service_subnet, strict=False)
+    except ValueError:
+        raise ConfigError(f"{source}: networking.serviceSubnet {service_subnet!r} is not a CIDR") from None
+    if runtime == "process":
+        for key, net in (("podSubnet", pods_net), ("serviceSubnet", services_net)):
+            if net.version != 4 or not net.subnet_of(LOOPBACK):  # type: ignore[arg-type]
+                raise ConfigError(f"{source}: networking.{key} {net} is outside 127.0.0.0/8: with the process "
+                                  "runtime pods and Services use loopback addresses (leave it unset for "
+                                  f"{NETWORKS['process'][0 if key == 'podSubnet' else 1]})")
     cidrs = pods_net.subnets(new_prefix=24) if pods_net.prefixlen <= 24 else iter([pods_net])
-    # kind: control-plane nodes first get the lower addresses on its docker network 172.18.0.0/16
+    # kind: control-plane nodes first get the lower addresses on its docker network 172.18.0.0/16 (process
+    # runtime: the same host numbers in 127.18.0.0/16)
     counters = {"control-plane": 0, "worker": 0}
     nodes: list[NodePlan] = []
     order = sorted(range(len(raw_nodes)), key=lambda i: roles[i] != "control-plane")
@@ -127,10 +167,9 @@ def plan(doc: dict[str, Any], cluster_name: str = "kind", source: str = "config"
         cap = {**default_capacity,
                **{k: str(v) for k, v in ((raw.get("kubelab") or {}).get("capacity") or {}).items()}}
         nodes.append(NodePlan(node_name, role, labels, taints, cap, str(next(cidrs, pods_net)),
-                              f"172.18.0.{ip_index}"))
+                              f"{node_prefix}{ip_index}"))
     if "worker" not in roles:
         # as kind does: with no workers, the control plane is untainted so workloads can run on it
         for lone in nodes:
             lone.taints = []
-    return ClusterPlan(name, nodes, pod_subnet, str(networking.get("serviceSubnet") or "10.96.0.0/16"),
-                       ignored)
+    return ClusterPlan(name, nodes, pod_subnet, service_subnet, ignored, runtime)

@@ -9,6 +9,10 @@ layer above has one code path (the official client plus real kubectl).
 - **kind** runs ``kind create cluster`` (argv list, never a shell) when Docker and kind are usable, then
   connects to ``kind-<name>``; otherwise it explains what is missing.
 - **auto** picks kind when usable, else embedded.
+
+An embedded cluster's ``runtime`` is ``"process"`` (pods are local processes) or ``"simulated"``; by default the
+process runtime when it can run here, else the simulated one with a printed note saying why
+(``kubelab.backends.runtimes``).
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ import contextlib
 import hashlib
 import os
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -62,10 +68,11 @@ def _config_path(config: str | os.PathLike[str] | dict[str, Any] | None) -> Path
     return Path(name)
 
 
-def _signature(backend: str, config: Path | None, kubeconfig: Path, lab: LabConfig | None) -> str:
-    """What decides whether a running cluster can be reused: backend, config content, kubeconfig, lab."""
+def _signature(backend: str, config: Path | None, kubeconfig: Path, lab: LabConfig | None,
+               runtime: str | None = None) -> str:
+    """What decides whether a running cluster can be reused: backend, config content, kubeconfig, lab, runtime."""
     content = config.read_text(encoding="utf-8") if config is not None else ""
-    raw = repr((backend, content, str(kubeconfig), repr(lab)))
+    raw = repr((backend, content, str(kubeconfig), repr(lab), runtime))
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
 
@@ -89,6 +96,24 @@ def _stop_embedded_at_exit() -> None:
         if cluster.backend == "embedded":
             with contextlib.suppress(Exception):
                 cluster.delete_cluster()
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    """A kernel stopped with SIGTERM (Jupyter's shutdown fallback) skips atexit: stop the clusters first, then
+    die of the signal as before."""
+    _stop_embedded_at_exit()
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
+def _guard_sigterm() -> None:
+    """Install ``_on_sigterm`` when nothing else handles SIGTERM (main thread only), so process clusters do
+    not leave container processes behind when the kernel is terminated."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    with contextlib.suppress(ValueError, OSError):
+        if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+            signal.signal(signal.SIGTERM, _on_sigterm)
 
 
 # ------------------------------------------------------------------------------------------------ kind
@@ -141,11 +166,15 @@ def _create_kind(name: str, config: Path | None, kubeconfig: Path) -> Cluster:
 # ------------------------------------------------------------------------------------------------ embedded
 
 
-def _create_embedded(name: str, config: Path | None, kubeconfig: Path, lab: LabConfig | None) -> Cluster:
+def _create_embedded(name: str, config: Path | None, kubeconfig: Path, lab: LabConfig | None,
+                     runtime: str = "simulated") -> Cluster:
     from kubelab.backends.embedded import EmbeddedServer, ServerConfig
 
-    cfg = ServerConfig(name=name, cluster_config=config, control_plane=True, lab=lab or LabConfig())
+    cfg = ServerConfig(name=name, cluster_config=config, control_plane=True, lab=lab or LabConfig(),
+                       runtime=runtime)
     server = EmbeddedServer(cfg).start()
+    if runtime == "process":
+        _guard_sigterm()
     context = f"kubelab-{name}"
     try:
         kc.write_context(kubeconfig, context, server.url, server.pki.ca_cert_pem, server.pki.admin_cert_pem,
@@ -176,15 +205,24 @@ def _alive(cluster: Cluster) -> bool:
 
 def create_cluster(name: str = "local", config: str | os.PathLike[str] | dict[str, Any] | None = None,
                    backend: str = "embedded", kubeconfig: str | os.PathLike[str] | None = None,
-                   lab: LabConfig | None = None) -> Cluster:
-    """Create (or reuse) cluster ``name``; ``config`` is a kind cluster config (path, YAML text or dict)."""
+                   lab: LabConfig | None = None, runtime: str | None = None) -> Cluster:
+    """Create (or reuse) cluster ``name``; ``config`` is a kind cluster config (path, YAML text or dict).
+
+    ``runtime`` (embedded only): ``"process"`` runs pods as local processes, ``"simulated"`` plays them on the
+    clock; None picks the process runtime when it can run here, else the simulated one (printing why)."""
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     if backend == "auto":
         backend = "kind" if kind_unavailable_reason() is None else "embedded"
+    if backend == "kind" and runtime is not None:
+        raise ValueError("runtime= applies to embedded clusters only: kind's nodes run containerd")
     path = Path(kubeconfig).expanduser() if kubeconfig is not None else kc.default_path()
     cfg = _config_path(config)
-    sig = _signature(backend, cfg, path, lab)
+    if backend == "embedded":
+        from kubelab.backends.runtimes import choose_runtime
+
+        runtime = choose_runtime(runtime, note=lambda text: print(text, file=sys.stderr))
+    sig = _signature(backend, cfg, path, lab, runtime)
     with _lock:
         entry = _registry.get(name)
         if entry is not None:
@@ -195,7 +233,7 @@ def create_cluster(name: str = "local", config: str | os.PathLike[str] | dict[st
         if backend == "kind":
             cluster = _create_kind(name, cfg, path)
         else:
-            cluster = _create_embedded(name, cfg, path, lab)
+            cluster = _create_embedded(name, cfg, path, lab, runtime or "simulated")
         cluster._registry_forget = lambda: _forget(name, cluster)
         _registry[name] = (cluster, sig)
         return cluster

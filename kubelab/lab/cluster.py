@@ -411,8 +411,43 @@ class Cluster:
     def _control_plane(self) -> Any:
         cp = getattr(self._server, "control_plane", None)
         if cp is None:
-            raise NotImplementedError("stop_node/start_node need an embedded cluster with a control plane")
+            raise NotImplementedError("stop_node/start_node/crictl need an embedded cluster with a control plane")
         return cp
+
+    @property
+    def runtime(self) -> str | None:
+        """What runs the pods of an embedded cluster: "process" or "simulated" (None for kind and connected
+        clusters, whose nodes run a real container runtime kubelab does not choose)."""
+        config = getattr(self._server, "config", None)
+        runtime = getattr(config, "runtime", None)
+        return runtime if isinstance(runtime, str) else None
+
+    def crictl(self, node: str, *args: str) -> str:
+        """``crictl <args>`` on node ``node`` (``lab.crictl("local-worker", "ps", "-a")``): what the node's
+        container runtime holds, as crictl prints it. Embedded clusters ask the node's runtime in-process; kind
+        clusters run ``docker exec <node> crictl ...``. Raises ``kubelab.kubelet.crictl.CrictlError`` with
+        crictl's message on failure."""
+        argv = shlex.split(args[0]) if len(args) == 1 and " " in args[0] else list(args)
+        if self._server is not None:
+            cp = self._control_plane()
+            try:
+                return str(cp.crictl(node, argv))
+            except KeyError as e:
+                raise ValueError(e.args[0]) from None
+        if self._backend == "kind":
+            docker = shutil.which("docker")
+            if docker is None:
+                raise RuntimeError("crictl on a kind node needs docker on PATH")
+            p = subprocess.run([docker, "exec", node, "crictl", *argv], capture_output=True, text=True,
+                               timeout=120)
+            if p.returncode != 0:
+                from kubelab.kubelet.crictl import CrictlError
+
+                raise CrictlError(p.stderr.strip().removeprefix("FATA[0000] ") or f"crictl exited {p.returncode}")
+            return p.stdout
+        raise NotImplementedError(f"crictl runs on a node; cluster {self._name!r} was reached through a kubeconfig "
+                                  "context, so kubelab cannot get onto its nodes (ssh to the node and run crictl "
+                                  "there)")
 
     def stop_node(self, name: str) -> None:
         """Failure injection (embedded only): silence a node's kubelet, so the node goes NotReady."""

@@ -9,6 +9,7 @@ learner types in a cell is exactly what they would type in a terminal::
     %kube get pod web -o yaml                                 # other output formats are printed as they are
     %kube use kind-local                                      # kubelab.connect("kind-local") -> current
     %kube flow                                                # the control-plane flow widget
+    %kube crictl local-worker ps -a                           # crictl on a node (Cluster.crictl)
     %kube delete cluster --name local
 
     %%kube -n dev                                             # a cell of YAML (multi-document) is applied
@@ -49,9 +50,11 @@ if TYPE_CHECKING:
 USAGE = """\
 usage: %kube <kubectl arguments>                 e.g. %kube get pods -A
        %kube create cluster --name NAME [--config kind.yml] [--backend embedded|kind|auto]
+                            [--runtime process|simulated]
        %kube delete cluster [--name NAME]
        %kube use CONTEXT                          connect to an existing kubeconfig context
        %kube flow                                 show the control-plane flow of the current cluster
+       %kube crictl NODE ps [-a]                  crictl on a node: containers, pods, images, logs, inspect
        %%kube [kubectl arguments]                 apply the cell's YAML (or give it to kubectl as stdin)"""
 
 NO_CLUSTER = ("kube: no current cluster: create one with `%kube create cluster --name local` "
@@ -225,6 +228,7 @@ def _cluster_parser(verb: str) -> _ArgumentParser:
     if verb == "create":
         p.add_argument("--config")
         p.add_argument("--backend", choices=["embedded", "kind", "auto"])
+        p.add_argument("--runtime", choices=["process", "simulated"])
     return p
 
 
@@ -286,9 +290,8 @@ class KubeMagics(Magics):
             return self._use(args[1])
         if verb == "flow" and len(args) == 1:
             return self._flow()
-        if verb == "crictl":
-            print("kube: crictl is not yet available", file=sys.stderr)
-            return None
+        if verb == "crictl" and i == 0:
+            return self._crictl(args[1:])
         return self._kubectl(args, verb)
 
     def _cell(self, line: str, cell: str) -> Any:
@@ -318,6 +321,12 @@ class KubeMagics(Magics):
             kwargs["config"] = opts.config
         if opts.backend:
             kwargs["backend"] = opts.backend
+        if opts.runtime:
+            kwargs["runtime"] = opts.runtime
+        elif opts.backend in (None, "embedded"):  # the lab default, with its note on stdout like the rest
+            from kubelab.backends.runtimes import choose_runtime
+
+            kwargs["runtime"] = choose_runtime(None, note=lambda text: print(text.removeprefix("kubelab: ")))
         cluster = _lab_function("create_cluster")(**kwargs)
         set_current_cluster(cluster, name)
         details = [str(v) for v in (getattr(cluster, "backend", None), getattr(cluster, "context", None)) if v]
@@ -367,6 +376,24 @@ class KubeMagics(Magics):
         from IPython.display import display
 
         display(widget)
+
+    def _crictl(self, args: list[str]) -> None:
+        """``%kube crictl <node> <crictl arguments>``: print what crictl prints on that node."""
+        if not args:
+            raise KubeError("kube: error: usage: %kube crictl <node> ps|pods|images|logs|inspect|inspectp ...")
+        cluster = self._require_cluster()
+        try:
+            out = cluster.crictl(args[0], *args[1:])
+        except (NotImplementedError, ValueError) as e:
+            raise KubeError(f"kube: crictl: {e}") from None
+        except Exception as e:
+            stderr = getattr(e, "stderr", None)
+            if isinstance(stderr, str):  # CrictlError: crictl's own fatal line
+                print(stderr, file=sys.stderr)
+                return None
+            raise
+        print(out, end="" if out.endswith("\n") or not out else "\n")
+        return None
 
     def _show(self, cluster: Any) -> None:
         """Display the cluster's HTML summary when running in a notebook kernel."""

@@ -358,7 +358,7 @@ def test_up_foreground_until_sigterm(
     t.join()
     assert rc == 0
     out, err = capsys.readouterr()
-    assert "--data-dir is not supported yet; state is kept in memory" in err
+    assert "--data-dir holds the nodes' directories; the API state is still kept in memory" in err
     (srv,) = fake_backend
     assert srv.config.cluster_config == cfg.resolve()
     assert srv.config.host == "127.0.0.1"

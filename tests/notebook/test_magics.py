@@ -115,9 +115,10 @@ def test_no_cluster_explains_how_to_create_one(ip: InteractiveShell) -> None:
     assert "%kube create cluster" in err and err.count("\n") == 1
 
 
-def test_crictl_is_not_yet_available(ip: InteractiveShell) -> None:
-    _, _, err = run(ip, "crictl ps")
-    assert "not yet available" in err
+def test_crictl_without_a_cluster_explains_how_to_create_one(ip: InteractiveShell) -> None:
+    magics.set_current_cluster(None)
+    _, _, err = run(ip, "crictl local-control-plane ps")
+    assert "%kube create cluster" in err and err.count("\n") == 1
 
 
 def test_bad_cluster_arguments_print_one_line(ip: InteractiveShell) -> None:
@@ -252,6 +253,21 @@ def test_use_connects_to_a_context(ip: InteractiveShell, magic_cluster: str) -> 
         assert err.startswith("kube: error: ") and err.count("\n") == 1
     finally:
         magics.set_current_cluster(before)
+
+
+def test_crictl_on_a_node(ip: InteractiveShell, magic_cluster: str) -> None:
+    if magic_cluster != "create-cluster":
+        pytest.skip("crictl needs a kubelab Cluster (its node runtimes)")
+    _, out, err = run(ip, "crictl magic-control-plane ps")
+    assert err == ""
+    lines = out.splitlines()
+    assert lines[0].split() == ["CONTAINER", "IMAGE", "CREATED", "STATE", "NAME", "ATTEMPT", "POD", "ID", "POD",
+                                "NAMESPACE"]
+    assert any(line.split()[-2:] == ["kube-apiserver-magic-control-plane", "kube-system"] for line in lines[1:])
+    _, _, err = run(ip, "crictl magic-control-plane inspect ffffffffff")
+    assert err.startswith("FATA[0000] get the status of containers: ") and err.count("\n") == 1
+    _, _, err = run(ip, "crictl no-such-node ps")
+    assert err.startswith("kube: crictl: ") and "no-such-node" in err and err.count("\n") == 1
 
 
 def test_flow_never_prints_a_traceback(ip: InteractiveShell, magic_cluster: str) -> None:
