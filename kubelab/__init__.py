@@ -18,11 +18,14 @@ if TYPE_CHECKING:
 
 _LAZY = {"Cluster": "kubelab.lab", "connect": "kubelab.lab", "create_cluster": "kubelab.lab",
          "load_ipython_extension": "kubelab.ipython"}
+_SUBMODULES = {"exercises"}  # ``kubelab.exercises`` works after a bare ``import kubelab``
 
 __all__ = ["Cluster", "__version__", "connect", "create_cluster", "load_ipython_extension"]
 
 
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"kubelab.{name}")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'kubelab' has no attribute {name!r}")
@@ -32,4 +35,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | _SUBMODULES)
