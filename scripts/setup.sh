@@ -17,3 +17,16 @@ fi
 if [ ! -e .venv/bin/dot ] && [ -x .venv/bin/graphviz-pure ]; then
   ln -s graphviz-pure .venv/bin/dot
 fi
+# Debian packages binder/apt.txt lists, so CI and Binder match: proot and busybox (the process runtime runs
+# containers with them) and graphviz. Best effort: without apt or root, kubelab falls back (simulated containers,
+# graphviz-pure's dot) and says so.
+missing=()
+for pkg in graphviz proot busybox; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q "${missing[@]}" >/dev/null 2>&1 \
+    || { apt-get update -q >/dev/null 2>&1 || true; apt-get install -y -q "${missing[@]}" >/dev/null 2>&1; } \
+    || echo "setup: WARNING: could not apt-get install ${missing[*]}" >&2
+fi

@@ -7,6 +7,7 @@ bash scripts/browser-deps.sh  # chromium + JupyterLab + Playwright for the real-
 export PATH="$PWD/.venv/bin:$PATH"
 echo "== ruff"; ruff check kubelab tests benchmarks
 echo "== mypy"; mypy
+echo "== notebooks (fresh venv from binder/)"; bash scripts/notebooks.sh
 echo "== pytest"
 set +e
 python -m pytest "$@"
