@@ -11,7 +11,11 @@ sandbox's networking (a host-local style IP allocator over the node's pod CIDR, 
 ``update_runtime_config``, as CRI's UpdateRuntimeConfig does). Pulls record the image; their duration belongs
 to the lifecycle stages (``LabConfig.image_pull_delay``), not to the runtime. ``exec``, ``attach`` and
 ``port_forward`` answer Unimplemented here; ``kubelab.kubelet.process.ProcessRuntime`` implements the same
-protocol with real processes (and plays non-catalogue images with ``play_steps``, shared from here).
+protocol with real processes.
+
+Both runtimes build on what this module shares: ``RuntimeBase`` (the sandbox and container stores, ids, pod
+IPAM, container events, as containerd's CRI plugin keeps them), ``ImageService`` (the image store) and
+``play_steps`` (how a ``Program`` plays; the process runtime plays non-catalogue images with it).
 """
 
 from __future__ import annotations
@@ -21,9 +25,9 @@ import datetime as _dt
 import hashlib
 import ipaddress
 import itertools
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 from kubelab.clock import Clock
 from kubelab.config import LabConfig
@@ -85,6 +89,7 @@ class ContainerConfig:
     env: dict[str, str] = field(default_factory=dict)
     working_dir: str = ""
     stdin: bool = False
+    stdin_once: bool = False  # CRI's StdinOnce: the first attach session that ends closes the container's stdin
     tty: bool = False
     labels: dict[str, str] = field(default_factory=dict)
     annotations: dict[str, str] = field(default_factory=dict)
@@ -217,9 +222,10 @@ class Runtime(Protocol):
     def subscribe(self, callback: Callable[[ContainerEvent], None]) -> Callable[[], None]: ...
 
 
-# ------------------------------------------------------------------------------------------------ simulation
-class _IPAM:
-    """host-local style: addresses handed out in order from the last one given, .1 left for the gateway."""
+# ------------------------------------------------------------------------------------------------ shared
+class HostLocalIPAM:
+    """The CNI host-local plugin's allocation: addresses handed out in order from the last one given, .1 left
+    for the gateway."""
 
     def __init__(self, cidr: str) -> None:
         self.cidr = cidr
@@ -247,9 +253,6 @@ class _IPAM:
                 del self.owner[ip]
 
 
-HostLocalIPAM = _IPAM  # the allocator, shared with the process runtime (kubelab.kubelet.process)
-
-
 async def play_steps(clock: Clock, steps: tuple[Step, ...], write: Callable[[str], None]) -> tuple[str, int]:
     """Play a Program's steps on the clock: ("exit", code), ("forever", 0) for a program that now runs until
     stopped, or ("end", 0) when the steps ran out. Shared by the runtimes that simulate containers."""
@@ -273,11 +276,212 @@ async def play_steps(clock: Clock, steps: tuple[Step, ...], write: Callable[[str
     return "end", 0
 
 
-@dataclass
-class _Sandbox:
-    status: PodSandboxStatus
+class ImageService:
+    """CRI's ImageService (PullImage, ImageStatus, ListImages) over an image store like containerd's: images
+    by their fully qualified tagged name. A pull checks the name against the lab's rules (``images.check_pull``:
+    what a registry would refuse) and records the image; how long a pull takes is the kubelet's business
+    (``LabConfig.image_pull_delay``). Both runtimes keep their images here."""
+
+    def __init__(self, config: LabConfig, preload: Iterable[str] = tuple(images.PRELOADED)) -> None:
+        self.config = config
+        self._images: dict[str, Image] = {}
+        for image in preload:
+            self._record(images.parse(image))
+
+    def _record(self, ref: images.ImageRef) -> Image:
+        img = self._images.get(ref.tagged)
+        if img is None:
+            img = self._images[ref.tagged] = Image(images.image_id(ref.tagged), [ref.tagged], [ref.repo_digest],
+                                                   images.image_size(ref))
+        return img
+
+    def get(self, ref: images.ImageRef) -> Image | None:
+        """The stored image for ``ref``, None when it is not on the node."""
+        return self._images.get(ref.tagged)
+
+    async def pull_image(self, image: str) -> str:
+        try:
+            ref = images.check_pull(image, tuple(self.config.unpullable_images))
+        except images.InvalidImageName as e:
+            raise CRIError("InvalidArgument", str(e)) from None
+        except images.PullError as e:
+            raise CRIError(e.code, str(e)) from None
+        return self._record(ref).repo_digests[0]
+
+    async def image_status(self, image: str) -> Image | None:
+        try:
+            return self.get(images.parse(image))
+        except images.InvalidImageName:
+            return None
+
+    async def list_images(self) -> list[Image]:
+        return list(self._images.values())
 
 
+class _HasStatus(Protocol):
+    """What a runtime keeps for a container: anything with the container's CRI status."""
+
+    status: ContainerStatus
+
+
+C = TypeVar("C", bound=_HasStatus)  # what a runtime keeps for a container
+T = TypeVar("T")
+
+
+def _find(store: dict[str, T], kind: str, id_: str) -> T:
+    """A sandbox or container by id, or containerd's NotFound."""
+    found = store.get(id_)
+    if found is None:
+        raise CRIError("NotFound", f'an error occurred when try to find {kind} "{id_}": not found')
+    return found
+
+
+class RuntimeBase(Generic[C]):
+    """The bookkeeping both runtimes share, as containerd's CRI plugin keeps it whatever runs the containers:
+    the sandbox and container stores (a lookup that misses fails with containerd's NotFound), ids, pod IPs
+    (host-local IPAM over the pod CIDR that UpdateRuntimeConfig gives), the ``ImageService`` and the
+    subscribers of GetContainerEvents. A runtime adds what a container is (``C``, with a ``status``), how a
+    stopping sandbox stops what still runs in it, and the container calls."""
+
+    runtime_name = "containerd"
+
+    def __init__(self, clock: Clock, config: LabConfig | None, *, name: str, runtime_version: str,
+                 preload: Iterable[str]) -> None:
+        self.clock = clock
+        self.config = config or LabConfig()
+        self.runtime_version = runtime_version
+        self.image_service = ImageService(self.config, preload)
+        self._salt = name
+        self._ids = itertools.count(1)
+        self._sandboxes: dict[str, PodSandboxStatus] = {}
+        self._containers: dict[str, C] = {}
+        self._ipam: HostLocalIPAM | None = None
+        self._subscribers: list[Callable[[ContainerEvent], None]] = []
+
+    # -------------------------------------------------------------------------------------------- plumbing
+    def _new_id(self, *parts: str) -> str:
+        return hashlib.sha256("/".join((self._salt, str(next(self._ids)), *parts)).encode()).hexdigest()
+
+    def subscribe(self, callback: Callable[[ContainerEvent], None]) -> Callable[[], None]:
+        """GetContainerEvents: ``callback`` gets every container event until the returned function is called."""
+        self._subscribers.append(callback)
+        return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
+
+    def _publish(self, c: C, type_: str) -> None:
+        ev = ContainerEvent(c.status.id, c.status.sandbox_id, type_)
+        for cb in list(self._subscribers):
+            cb(ev)
+
+    def update_runtime_config(self, pod_cidr: str) -> None:
+        if self._ipam is None or self._ipam.cidr != pod_cidr:
+            self._ipam = HostLocalIPAM(pod_cidr)
+
+    def _sandbox(self, sandbox_id: str) -> PodSandboxStatus:
+        return _find(self._sandboxes, "sandbox", sandbox_id)
+
+    def _container(self, container_id: str) -> C:
+        return _find(self._containers, "container", container_id)
+
+    # -------------------------------------------------------------------------------------------- sandboxes
+    async def run_pod_sandbox(self, config: PodSandboxConfig) -> str:
+        sid = self._new_id("sandbox", config.namespace, config.name, config.uid)
+        ip = "" if config.host_network else self._allocate_ip(sid)
+        self._sandboxes[sid] = PodSandboxStatus(sid, config, SANDBOX_READY, self.clock.now(), ip)
+        return sid
+
+    def _allocate_ip(self, sandbox_id: str) -> str:
+        """The sandbox's IP, as the CNI plugin would give it."""
+        if self._ipam is None:
+            raise CRIError("Unknown", "failed to setup network for sandbox: no pod CIDR configured")
+        return self._ipam.allocate(sandbox_id)
+
+    async def stop_pod_sandbox(self, sandbox_id: str) -> None:
+        sb = self._sandboxes.get(sandbox_id)
+        if sb is None:
+            return
+        await self._stop_sandbox_containers(sandbox_id)
+        sb.state = SANDBOX_NOTREADY
+        if self._ipam is not None:
+            self._ipam.release(sandbox_id)
+
+    async def _stop_sandbox_containers(self, sandbox_id: str) -> None:
+        """StopPodSandbox forcibly stops what still runs in the sandbox (each runtime its own way)."""
+        raise NotImplementedError
+
+    async def remove_pod_sandbox(self, sandbox_id: str) -> None:
+        await self.stop_pod_sandbox(sandbox_id)
+        for cid, c in list(self._containers.items()):
+            if c.status.sandbox_id == sandbox_id:
+                await self.remove_container(cid)
+        self._sandboxes.pop(sandbox_id, None)
+
+    async def remove_container(self, container_id: str) -> None:
+        raise NotImplementedError
+
+    async def pod_sandbox_status(self, sandbox_id: str) -> PodSandboxStatus:
+        return self._sandbox(sandbox_id)
+
+    async def list_pod_sandboxes(self) -> list[PodSandboxStatus]:
+        return list(self._sandboxes.values())
+
+    # -------------------------------------------------------------------------------------------- images
+    async def pull_image(self, image: str) -> str:
+        return await self.image_service.pull_image(image)
+
+    async def image_status(self, image: str) -> Image | None:
+        return await self.image_service.image_status(image)
+
+    async def list_images(self) -> list[Image]:
+        return await self.image_service.list_images()
+
+    # -------------------------------------------------------------------------------------------- containers
+    def _new_container_status(self, sandbox_id: str, config: ContainerConfig) -> tuple[PodSandboxStatus,
+                                                                                         ContainerStatus]:
+        """CreateContainer's checks (the sandbox is ready, the image is on the node), then the new container's
+        status (CONTAINER_CREATED, a fresh id) and its sandbox's."""
+        sb = self._sandbox(sandbox_id)
+        if sb.state != SANDBOX_READY:
+            raise CRIError("Unknown", f'failed to create containerd container: sandbox "{sandbox_id}" is not ready')
+        ref = images.parse(config.image)
+        img = self.image_service.get(ref)
+        if img is None:
+            raise CRIError("NotFound", f'failed to create containerd container: image "{ref.tagged}": not found')
+        cid = self._new_id("container", sandbox_id, config.name, str(config.attempt))
+        status = ContainerStatus(cid, sandbox_id, config.name, config.attempt, CONTAINER_CREATED, ref.tagged,
+                                 img.repo_digests[0], self.clock.now(), labels=dict(config.labels),
+                                 annotations=dict(config.annotations))
+        return sb, status
+
+    def _add_container(self, c: C) -> str:
+        self._containers[c.status.id] = c
+        self._publish(c, "CONTAINER_CREATED_EVENT")
+        return c.status.id
+
+    async def _grace_period(self, exited: Awaitable[object], timeout: float) -> None:
+        """StopContainer's wait between SIGTERM and SIGKILL: until ``exited`` or ``timeout`` seconds on the clock."""
+        waiter = asyncio.ensure_future(exited)
+        sleeper = asyncio.ensure_future(self.clock.sleep(timeout))
+        try:
+            await asyncio.wait({waiter, sleeper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+            sleeper.cancel()
+
+    def _created_container(self, container_id: str) -> C:
+        """StartContainer's precondition: the container exists and was created, not yet started."""
+        c = self._container(container_id)
+        if c.status.state != CONTAINER_CREATED:
+            raise CRIError("Unknown", f"container {container_id} is not in created state")
+        return c
+
+    async def container_status(self, container_id: str) -> ContainerStatus:
+        return self._container(container_id).status
+
+    async def list_containers(self, sandbox_id: str | None = None) -> list[ContainerStatus]:
+        return [c.status for c in self._containers.values() if sandbox_id is None or c.status.sandbox_id == sandbox_id]
+
+
+# ------------------------------------------------------------------------------------------------ simulation
 @dataclass
 class _Container:
     status: ContainerStatus
@@ -289,144 +493,33 @@ class _Container:
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
 
-class SimulatedRuntime:
+class SimulatedRuntime(RuntimeBase[_Container]):
     """Containers as records driven by the clock; see the module docstring."""
 
-    runtime_name = "containerd"
     real = False
 
     def __init__(self, clock: Clock, config: LabConfig | None = None, *, name: str = "",
                  preload: Iterable[str] = tuple(images.PRELOADED), runtime_version: str = "2.1.1") -> None:
-        self.clock = clock
-        self.config = config or LabConfig()
-        self.runtime_version = runtime_version
-        self._salt = name
-        self._ids = itertools.count(1)
-        self._sandboxes: dict[str, _Sandbox] = {}
-        self._containers: dict[str, _Container] = {}
-        self._images: dict[str, Image] = {}
-        self._ipam: _IPAM | None = None
-        self._subscribers: list[Callable[[ContainerEvent], None]] = []
-        for image in preload:
-            self._record_image(images.parse(image))
-
-    # -------------------------------------------------------------------------------------------- plumbing
-    def _new_id(self, *parts: str) -> str:
-        return hashlib.sha256("/".join((self._salt, str(next(self._ids)), *parts)).encode()).hexdigest()
+        super().__init__(clock, config, name=name, runtime_version=runtime_version, preload=preload)
 
     def _now(self) -> _dt.datetime:
         return self.clock.now()
 
-    def subscribe(self, callback: Callable[[ContainerEvent], None]) -> Callable[[], None]:
-        self._subscribers.append(callback)
-        return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
-
-    def _publish(self, c: _Container, type_: str) -> None:
-        ev = ContainerEvent(c.status.id, c.status.sandbox_id, type_)
-        for cb in list(self._subscribers):
-            cb(ev)
-
-    def update_runtime_config(self, pod_cidr: str) -> None:
-        if self._ipam is None or self._ipam.cidr != pod_cidr:
-            self._ipam = _IPAM(pod_cidr)
-
-    # -------------------------------------------------------------------------------------------- sandboxes
-    async def run_pod_sandbox(self, config: PodSandboxConfig) -> str:
-        sid = self._new_id("sandbox", config.namespace, config.name, config.uid)
-        ip = ""
-        if not config.host_network:
-            if self._ipam is None:
-                raise CRIError("Unknown", "failed to setup network for sandbox: no pod CIDR configured")
-            ip = self._ipam.allocate(sid)
-        self._sandboxes[sid] = _Sandbox(PodSandboxStatus(sid, config, SANDBOX_READY, self._now(), ip))
-        return sid
-
-    def _sandbox(self, sandbox_id: str) -> _Sandbox:
-        sb = self._sandboxes.get(sandbox_id)
-        if sb is None:
-            raise CRIError("NotFound", f'an error occurred when try to find sandbox "{sandbox_id}": not found')
-        return sb
-
-    async def stop_pod_sandbox(self, sandbox_id: str) -> None:
-        sb = self._sandboxes.get(sandbox_id)
-        if sb is None:
-            return
+    async def _stop_sandbox_containers(self, sandbox_id: str) -> None:
         for c in list(self._containers.values()):
             if c.status.sandbox_id == sandbox_id and c.status.state == CONTAINER_RUNNING:
-                self._finish(c, 137, "Error")  # StopPodSandbox forcibly stops what is still running
-        sb.status.state = SANDBOX_NOTREADY
-        if self._ipam is not None:
-            self._ipam.release(sandbox_id)
-
-    async def remove_pod_sandbox(self, sandbox_id: str) -> None:
-        await self.stop_pod_sandbox(sandbox_id)
-        for cid, c in list(self._containers.items()):
-            if c.status.sandbox_id == sandbox_id:
-                await self.remove_container(cid)
-        self._sandboxes.pop(sandbox_id, None)
-
-    async def pod_sandbox_status(self, sandbox_id: str) -> PodSandboxStatus:
-        return self._sandbox(sandbox_id).status
-
-    async def list_pod_sandboxes(self) -> list[PodSandboxStatus]:
-        return [sb.status for sb in self._sandboxes.values()]
-
-    # -------------------------------------------------------------------------------------------- images
-    def _record_image(self, ref: images.ImageRef) -> Image:
-        img = self._images.get(ref.tagged)
-        if img is None:
-            img = self._images[ref.tagged] = Image(images.image_id(ref.tagged), [ref.tagged], [ref.repo_digest],
-                                                   images.image_size(ref))
-        return img
-
-    async def pull_image(self, image: str) -> str:
-        try:
-            ref = images.check_pull(image, tuple(self.config.unpullable_images))
-        except images.InvalidImageName as e:
-            raise CRIError("InvalidArgument", str(e)) from None
-        except images.PullError as e:
-            raise CRIError(e.code, str(e)) from None
-        return self._record_image(ref).repo_digests[0]
-
-    async def image_status(self, image: str) -> Image | None:
-        try:
-            return self._images.get(images.parse(image).tagged)
-        except images.InvalidImageName:
-            return None
-
-    async def list_images(self) -> list[Image]:
-        return list(self._images.values())
+                self._finish(c, 137, "Error")
 
     # -------------------------------------------------------------------------------------------- containers
     async def create_container(self, sandbox_id: str, config: ContainerConfig,
                                sandbox_config: PodSandboxConfig) -> str:
-        sb = self._sandbox(sandbox_id)
-        if sb.status.state != SANDBOX_READY:
-            raise CRIError("Unknown", f'failed to create containerd container: sandbox "{sandbox_id}" is not ready')
-        ref = images.parse(config.image)
-        img = self._images.get(ref.tagged)
-        if img is None:
-            raise CRIError("NotFound", f'failed to create containerd container: image "{ref.tagged}": not found')
-        cid = self._new_id("container", sandbox_id, config.name, str(config.attempt))
+        _, status = self._new_container_status(sandbox_id, config)
         program = program_for(config.image, config.command, config.args, config.env, stdin=config.stdin,
                               hostname=sandbox_config.hostname or sandbox_config.name)
-        status = ContainerStatus(cid, sandbox_id, config.name, config.attempt, CONTAINER_CREATED, ref.tagged,
-                                 img.repo_digests[0], self._now(), labels=dict(config.labels),
-                                 annotations=dict(config.annotations))
-        c = self._containers[cid] = _Container(status, config, program)
-        self._publish(c, "CONTAINER_CREATED_EVENT")
-        return cid
-
-    def _container(self, container_id: str) -> _Container:
-        c = self._containers.get(container_id)
-        if c is None:
-            raise CRIError("NotFound", f'an error occurred when try to find container "{container_id}": not found')
-        return c
+        return self._add_container(_Container(status, config, program))
 
     async def start_container(self, container_id: str) -> None:
-        c = self._container(container_id)
-        if c.status.state != CONTAINER_CREATED:
-            raise CRIError("Unknown", f"container {container_id} is not in created state")
+        c = self._created_container(container_id)
         c.status.state = CONTAINER_RUNNING
         c.status.started_at = self._now()
         if c.program.notice:
@@ -483,13 +576,7 @@ class SimulatedRuntime:
             self._finish(c, 0, "Completed")
             return
         if timeout > 0:
-            waiter = asyncio.ensure_future(c.done.wait())
-            sleeper = asyncio.ensure_future(self.clock.sleep(timeout))
-            try:
-                await asyncio.wait({waiter, sleeper}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                waiter.cancel()
-                sleeper.cancel()
+            await self._grace_period(c.done.wait(), timeout)
         self._finish(c, 137, "Error")
 
     async def remove_container(self, container_id: str) -> None:
@@ -500,12 +587,6 @@ class SimulatedRuntime:
             self._finish(c, 137, "Error")
         del self._containers[container_id]
         self._publish(c, "CONTAINER_DELETED_EVENT")
-
-    async def container_status(self, container_id: str) -> ContainerStatus:
-        return self._container(container_id).status
-
-    async def list_containers(self, sandbox_id: str | None = None) -> list[ContainerStatus]:
-        return [c.status for c in self._containers.values() if sandbox_id is None or c.status.sandbox_id == sandbox_id]
 
     async def logs(self, container_id: str, tail: int | None = None,
                    follow: bool = False) -> AsyncIterator[LogEntry]:

@@ -362,7 +362,11 @@ class KubeMagics(Magics):
         print(f"Deleted cluster '{name}'.")
 
     def _use(self, context: str) -> None:
-        cluster = _lab_function("connect")(context=context)
+        from kubelab.lab.backends import running
+
+        # a cluster this kernel created keeps its powers (flow from the trace, crictl, stop_node) when chosen again
+        mine = [c for c in running().values() if c.context == context]
+        cluster = mine[0] if mine else _lab_function("connect")(context=context)
         set_current_cluster(cluster, _cluster_name(cluster, context))
         print(f"%kube now talks to context '{context}'.")
         self._show(cluster)

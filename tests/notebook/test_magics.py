@@ -247,6 +247,8 @@ def test_use_connects_to_a_context(ip: InteractiveShell, magic_cluster: str) -> 
         _, out, err = run(ip, "use kubelab-magic")
         assert err == "" and "kubelab-magic" in out
         assert magics.current_cluster().context == "kubelab-magic"
+        if magic_cluster == "create-cluster":  # the kernel's own cluster object, so crictl and flow keep working
+            assert magics.current_cluster() is before
         df, _, _ = run(ip, "get nodes")
         assert isinstance(df, pd.DataFrame) and len(df) == 3
         _, _, err = run(ip, "use no-such-context")

@@ -93,6 +93,8 @@ class Container:
             host.mkdir(parents=True, exist_ok=True)
             self.mounts.append(Mount(cpath, str(host)))
         self.view = [*self.mounts, *rootfs_dirs]  # container path -> host path, for which() and the servers
+        fs.make_mount_points(self.rootfs, [*self.mounts, *([Mount(fs.BIN_MOUNT, self.bin_dir)] if self.bin_dir
+                                                          else [])])
         if "docroot" in private.values() and p.server in DEFAULT_PAGES:
             for fname, text in DEFAULT_PAGES[p.server].items():
                 (self.dir / "docroot" / fname).write_text(text)
@@ -227,9 +229,14 @@ class Container:
         else:
             group = self.group
             stdin = stdin and self.config.stdin
-        s = AttachSession(group, self.exited, tty=self.config.tty, stdin=stdin, detach=self.listeners.remove)
+        s = AttachSession(group, self.exited, tty=self.config.tty, stdin=stdin, detach=self._detach,
+                          stdin_once=self.config.stdin_once)
         self.listeners.append(s)
         return s
+
+    def _detach(self, s: AttachSession) -> None:
+        if s in self.listeners:  # (gone already when the container exited)
+            self.listeners.remove(s)
 
     # -------------------------------------------------------------------------------------------- cleanup
     def shutdown(self) -> None:

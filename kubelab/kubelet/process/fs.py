@@ -40,6 +40,12 @@ PROOT = "/usr/bin/proot"  # tests monkeypatch this to check the "proot missing" 
 SETPRIV = "/usr/bin/setpriv"  # util-linux: gives the container's main process PDEATHSIG (optional)
 BUSYBOX = "/usr/bin/busybox"
 BIN_MOUNT = "/.kubelab/bin"  # where a profile's helper bin dir (busybox applets, python) appears in the container
+# proot's exit status is that of the last tracee that *exited* (a main process killed by a signal after any child
+# exited normally reads as that child's status), so proot runs verbose with its notices on a stderr of their own
+# ("pid N: exited with status S", "pid N: terminated with signal S"): ProcGroup reads the main process's fate
+# there. The container's own stderr is handed down on another fd, which this wrapper (run first, under proot,
+# then exec'd away: the main process keeps its pid) puts back at fd 2. ``{fd}`` is filled in by ProcGroup.
+STDERR_WRAPPER = 'exec 2>&{fd} {fd}>&-; exec "$@"'
 
 _PR_SET_PDEATHSIG, _PR_SET_NO_NEW_PRIVS, _PR_SET_SECCOMP = 1, 38, 22
 _SECCOMP_MODE_FILTER = 2
@@ -77,6 +83,27 @@ def make_rootfs(rootfs: Path) -> list[Mount]:
     return [Mount("/" + name, str(rootfs / name)) for name in PRIVATE]
 
 
+def make_mount_points(rootfs: Path, mounts: Sequence[Mount]) -> None:
+    """Mount points outside the host's top-level entries (/data, /.kubelab/bin), made in the rootfs before any
+    proot runs there. proot removes the placeholders it made itself when it exits: an exec'd process's proot
+    that made one first would take it away from under the container (its next ``exec`` of a tool then fails
+    with ENOENT)."""
+    for m in mounts:
+        rel = os.path.normpath(m.container_path).lstrip("/")
+        top = rel.split("/", 1)[0]
+        if not rel or top in PRIVATE or os.path.lexists("/" + top):
+            continue  # a host entry (proot binds it) or the container's own /tmp, /root
+        target = rootfs / rel
+        try:
+            if os.path.isdir(m.host_path) or not os.path.exists(m.host_path):
+                target.mkdir(parents=True, exist_ok=True)
+            elif not target.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.touch()
+        except OSError:
+            pass  # proot makes it then
+
+
 def _host_binds(mounts: Sequence[Mount]) -> list[str]:
     taken = {os.path.normpath(m.container_path) for m in mounts}
     out = []
@@ -91,13 +118,17 @@ def _host_binds(mounts: Sequence[Mount]) -> list[str]:
 # ------------------------------------------------------------------------------------------------ proot argv
 def proot_argv(mounts: Sequence[Mount], cwd: str, argv: Sequence[str], *, rootfs: str,
                bin_dir: str = "") -> list[str]:
-    """``proot -r rootfs -b /usr ... -b host:container ... -w cwd [setpriv --pdeathsig KILL --] argv``."""
-    out = [PROOT, "-r", rootfs, *_host_binds(mounts)]
+    """``proot [-v 1] -r rootfs -b /usr ... -b host:container ... -w cwd [busybox sh -c STDERR_WRAPPER sh]
+    [setpriv --pdeathsig KILL --] argv`` (the wrapper when busybox is there, see ``STDERR_WRAPPER``)."""
+    notices = os.path.isfile(BUSYBOX)
+    out = [PROOT, *(["-v", "1"] if notices else []), "-r", rootfs, *_host_binds(mounts)]
     if bin_dir:
         out += ["-b", f"{bin_dir}:{BIN_MOUNT}"]
     for m in mounts:
         out += ["-b", f"{m.host_path}:{m.container_path}"]
     out += ["-w", cwd or "/"]
+    if notices:
+        out += [BUSYBOX, "sh", "-c", STDERR_WRAPPER, "sh"]
     if os.path.isfile(SETPRIV):
         # the main process dies with proot (proot does not kill its tracees when it is SIGKILLed itself)
         out += [SETPRIV, "--pdeathsig", "KILL", "--"]

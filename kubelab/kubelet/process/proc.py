@@ -3,9 +3,12 @@
 Mirrors the part of containerd's shim and runc that starts the container's init process, forwards its stdio
 (pipes, or a pty for ``tty: true``), delivers signals and reports the exit status. Without a PID namespace the
 "init" semantics are kept by hand: the main process is proot's first child, watched through a pidfd; when it
-exits, the rest of the group is SIGKILLed (as the kernel does when a container's PID 1 exits), so proot exits
-with the main process's status. Killed by signal N means 128+N (proot itself reports 255 and prints
-``proot info: pid P: terminated with signal N``, which is read, and removed from the output, here).
+exits, the rest of the group is SIGKILLed (as the kernel does when a container's PID 1 exits). The exit code is
+the main process's own: proot runs verbose with its notices on a pipe of their own (``fs.STDERR_WRAPPER``), which
+say how each process ended (``pid P: exited with status S``, ``pid P: terminated with signal N``, that is
+128+N); proot's own exit status would be that of the last process that exited normally. Without those notices
+(no busybox), proot's status is used, and its ``terminated with signal N`` lines are read from, and removed
+from, the output.
 Nothing blocks the loop: fds are non-blocking and read with ``add_reader``; exits arrive on pidfds.
 """
 
@@ -21,6 +24,8 @@ from collections.abc import Callable
 from kubelab.kubelet.process import fs
 
 _PROOT_LINE = re.compile(rb"^proot (info|warning|error): (?:pid (\d+): terminated with signal (\d+))?")
+_PROOT_NOTICE = re.compile(rb"^proot (info|warning|error): (?:pid (\d+): (exited with status|terminated with signal) "
+                           rb"(\d+))?")
 LIVE: set[int] = set()  # process group ids of every live group, across runtimes (tests assert it empties)
 
 
@@ -50,6 +55,38 @@ class _ProotFilter:
                 if m.group(1) != b"error":
                     continue
             out.append(seg)
+        return b"".join(out)
+
+
+class _Notices:
+    """proot's verbose notices (its stderr of its own, see ``fs.STDERR_WRAPPER``): each tracee's exit status
+    (``signal N`` as 128+N) noted by pid; its error lines (and any before the start-up banner ends, errors
+    only) passed on to the container's output."""
+
+    def __init__(self, outcomes: dict[int, int], signals: dict[int, int]) -> None:
+        self.buf = b""
+        self.outcomes, self.signals = outcomes, signals
+        self.started = False
+
+    def feed(self, data: bytes, final: bool = False) -> bytes:
+        data, self.buf = self.buf + data, b""
+        lines = data.split(b"\n")
+        if not final:
+            self.buf = lines.pop()
+        out: list[bytes] = []
+        for line in lines:
+            m = _PROOT_NOTICE.match(line)
+            if m and m.group(2):
+                pid, code = int(m.group(2)), int(m.group(4))
+                if m.group(3) == b"terminated with signal":
+                    self.signals[pid] = code
+                    code += 128
+                self.outcomes[pid] = code
+            elif m and m.group(1) == b"info" and line.startswith(b"proot info: verbose level"):
+                self.started = True
+            elif (m and m.group(1) == b"error") or (not m and line and (self.started or line.startswith(
+                    b"fatal error"))):
+                out.append(line + b"\n")
         return b"".join(out)
 
 
@@ -114,6 +151,7 @@ class ProcGroup:
         self.tty = tty
         self.on_output = on_output
         self.signals: dict[int, int] = {}
+        self.outcomes: dict[int, int] | None = None  # pid -> exit code, from proot's notices (when it gives them)
         self.main_pid = 0
         self.killed = False
         self.stdin_fd = -1
@@ -122,33 +160,64 @@ class ProcGroup:
         self._open_streams = 0
         self._rc: int | None = None
         setup = fs.child_setup(memory_limit=memory_limit, tty=tty)
+        notices = fs.STDERR_WRAPPER in argv
+        note_r = note_w = err_r = err_w = -1
+        if notices:  # proot's stderr for its notices; the container's stderr handed down on another fd
+            note_r, note_w = os.pipe()
+            self.outcomes = {}
+        try:
+            if tty:
+                import pty
+                master, slave = pty.openpty()
+                if notices:
+                    argv = [a.replace("{fd}", str(slave)) if a == fs.STDERR_WRAPPER else a for a in argv]
+                try:
+                    self.popen = subprocess.Popen(argv, env=env, cwd=host_cwd, stdin=slave, stdout=slave,
+                                                  stderr=note_w if notices else slave, start_new_session=True,
+                                                  preexec_fn=setup, close_fds=True,
+                                                  pass_fds=(slave,) if notices else ())
+                except BaseException:
+                    os.close(master)
+                    raise
+                finally:
+                    os.close(slave)
+                self.master_fd = self.stdin_fd = master
+                self._pumps = [self._pump(os.dup(master), "stdout")]
+            else:
+                if notices:
+                    err_r, err_w = os.pipe()
+                    argv = [a.replace("{fd}", str(err_w)) if a == fs.STDERR_WRAPPER else a for a in argv]
+                self.popen = subprocess.Popen(argv, env=env, cwd=host_cwd,
+                                              stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+                                              stdout=subprocess.PIPE, stderr=note_w if notices else subprocess.PIPE,
+                                              start_new_session=True, preexec_fn=setup, close_fds=True,
+                                              pass_fds=(err_w,) if notices else ())
+        except BaseException:
+            for fd in (note_r, err_r):
+                if fd >= 0:
+                    os.close(fd)
+            raise
+        finally:
+            for fd in (note_w, err_w):
+                if fd >= 0:
+                    os.close(fd)
         if tty:
-            import pty
-            master, slave = pty.openpty()
-            try:
-                self.popen = subprocess.Popen(argv, env=env, cwd=host_cwd, stdin=slave, stdout=slave, stderr=slave,
-                                              start_new_session=True, preexec_fn=setup, close_fds=True)
-            except BaseException:
-                os.close(master)
-                raise
-            finally:
-                os.close(slave)
-            self.master_fd = self.stdin_fd = master
-            self._pumps = [self._pump(os.dup(master), "stdout")]
+            if notices:
+                self._pumps.append(self._notice_pump(note_r, "stdout"))
         else:
-            self.popen = subprocess.Popen(argv, env=env, cwd=host_cwd,
-                                          stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-                                          preexec_fn=setup, close_fds=True)
             if self.popen.stdin is not None:
                 self.stdin_fd = os.dup(self.popen.stdin.fileno())
                 os.set_blocking(self.stdin_fd, False)
                 self.popen.stdin.close()
-            assert self.popen.stdout is not None and self.popen.stderr is not None
-            self._pumps = [self._pump(os.dup(self.popen.stdout.fileno()), "stdout"),
-                           self._pump(os.dup(self.popen.stderr.fileno()), "stderr")]
+            assert self.popen.stdout is not None
+            self._pumps = [self._pump(os.dup(self.popen.stdout.fileno()), "stdout")]
             self.popen.stdout.close()
-            self.popen.stderr.close()
+            if notices:
+                self._pumps += [self._pump(err_r, "stderr"), self._notice_pump(note_r, "stderr")]
+            else:
+                assert self.popen.stderr is not None
+                self._pumps.append(self._pump(os.dup(self.popen.stderr.fileno()), "stderr"))
+                self.popen.stderr.close()
         self.pid = self.popen.pid
         LIVE.add(self.pid)
         self._watch_exit()
@@ -166,6 +235,25 @@ class ProcGroup:
 
         def eof() -> None:
             out = filt.feed(b"", final=True)
+            if out:
+                self.on_output(stream, out)
+            self._open_streams -= 1
+            self._maybe_done()
+
+        return Pump(fd, data, eof)
+
+    def _notice_pump(self, fd: int, stream: str) -> Pump:
+        assert self.outcomes is not None
+        notices = _Notices(self.outcomes, self.signals)
+        self._open_streams += 1
+
+        def data(b: bytes) -> None:
+            out = notices.feed(b)
+            if out:
+                self.on_output(stream, out)
+
+        def eof() -> None:
+            out = notices.feed(b"", final=True)
             if out:
                 self.on_output(stream, out)
             self._open_streams -= 1
@@ -216,6 +304,10 @@ class ProcGroup:
         rc = self._rc
         if self.killed:
             code = 137  # we SIGKILLed it (proot does not always report a tracee's SIGKILL as such)
+        elif self.outcomes:  # proot's notices: the main process's own status (else the first process started)
+            main = self.main_pid if self.main_pid in self.outcomes else \
+                min(self.outcomes, key=lambda p: (p - self.pid) % (1 << 22))
+            code = self.outcomes[main]
         elif rc < 0:
             code = 128 - rc
         elif rc == 255 and self.signals:

@@ -33,12 +33,10 @@ proot, and on the main process via ``setpriv``); ``shutdown()`` kills and reaps 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import ipaddress
-import itertools
 import os
 import shutil
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from kubelab.clock import Clock
@@ -51,18 +49,12 @@ from kubelab.kubelet.process.session import ProcessSession
 from kubelab.kubelet.runtime import (
     CONTAINER_CREATED,
     CONTAINER_RUNNING,
-    SANDBOX_NOTREADY,
-    SANDBOX_READY,
     ContainerConfig,
-    ContainerEvent,
-    ContainerStatus,
     CRIError,
     ExecSession,
-    HostLocalIPAM,
-    Image,
     LogEntry,
     PodSandboxConfig,
-    PodSandboxStatus,
+    RuntimeBase,
 )
 
 _LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
@@ -73,10 +65,9 @@ def process_runtime_unavailable_reason() -> str | None:
     return fs.unavailable_reason()
 
 
-class ProcessRuntime:
+class ProcessRuntime(RuntimeBase[Container]):
     """Containers as local processes; see the module docstring."""
 
-    runtime_name = "containerd"
     real = True
 
     def __init__(self, clock: Clock, config: LabConfig | None = None, *, name: str = "",
@@ -84,142 +75,41 @@ class ProcessRuntime:
         reason = process_runtime_unavailable_reason()
         if reason is not None:
             raise RuntimeError(reason)
-        self.clock = clock
-        self.config = config or LabConfig()
-        self.runtime_version = runtime_version
+        super().__init__(clock, config, name=name, runtime_version=runtime_version, preload=images.PRELOADED)
         self.root = Path(root_dir).absolute()
         self.root.mkdir(parents=True, exist_ok=True)
         self.bin_dirs = fs.build_bin_dirs(self.root)
-        self._salt = name
-        self._ids = itertools.count(1)
-        self._sandboxes: dict[str, PodSandboxStatus] = {}
-        self._containers: dict[str, Container] = {}
-        self._images: dict[str, Image] = {}
-        self._ipam: HostLocalIPAM | None = None
-        self._subscribers: list[Callable[[ContainerEvent], None]] = []
-        for image in images.PRELOADED:
-            self._record_image(images.parse(image))
-
-    # -------------------------------------------------------------------------------------------- plumbing
-    def _new_id(self, *parts: str) -> str:
-        return hashlib.sha256("/".join((self._salt, str(next(self._ids)), *parts)).encode()).hexdigest()
-
-    def subscribe(self, callback: Callable[[ContainerEvent], None]) -> Callable[[], None]:
-        self._subscribers.append(callback)
-        return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
-
-    def _publish(self, c: Container, type_: str) -> None:
-        ev = ContainerEvent(c.status.id, c.status.sandbox_id, type_)
-        for cb in list(self._subscribers):
-            cb(ev)
-
-    def update_runtime_config(self, pod_cidr: str) -> None:
-        if self._ipam is None or self._ipam.cidr != pod_cidr:
-            self._ipam = HostLocalIPAM(pod_cidr)
 
     # -------------------------------------------------------------------------------------------- sandboxes
-    async def run_pod_sandbox(self, config: PodSandboxConfig) -> str:
-        sid = self._new_id("sandbox", config.namespace, config.name, config.uid)
-        ip = ""
-        if not config.host_network:
-            if self._ipam is None:
-                raise CRIError("Unknown", "failed to setup network for sandbox: no pod CIDR configured")
+    def _allocate_ip(self, sandbox_id: str) -> str:
+        """A loopback address: the pod CIDR must lie in 127.0.0.0/8."""
+        if self._ipam is not None:
             net = ipaddress.ip_network(self._ipam.cidr, strict=False)
             if not (net.version == 4 and net.subnet_of(_LOOPBACK)):  # type: ignore[arg-type]
-                raise CRIError("Unknown", f'failed to setup network for sandbox "{sid}": the process runtime needs '
-                                          f"a pod CIDR inside 127.0.0.0/8 (pods get loopback addresses, there "
-                                          f"are no network namespaces), but this node's is {self._ipam.cidr}")
-            ip = self._ipam.allocate(sid)
-        self._sandboxes[sid] = PodSandboxStatus(sid, config, SANDBOX_READY, self.clock.now(), ip)
-        return sid
+                raise CRIError("Unknown", f'failed to setup network for sandbox "{sandbox_id}": the process runtime '
+                                          f"needs a pod CIDR inside 127.0.0.0/8 (pods get loopback addresses, "
+                                          f"there are no network namespaces), but this node's is {self._ipam.cidr}")
+        return super()._allocate_ip(sandbox_id)
 
-    def _sandbox(self, sandbox_id: str) -> PodSandboxStatus:
-        sb = self._sandboxes.get(sandbox_id)
-        if sb is None:
-            raise CRIError("NotFound", f'an error occurred when try to find sandbox "{sandbox_id}": not found')
-        return sb
-
-    async def stop_pod_sandbox(self, sandbox_id: str) -> None:
-        sb = self._sandboxes.get(sandbox_id)
-        if sb is None:
-            return
+    async def _stop_sandbox_containers(self, sandbox_id: str) -> None:
         running = [c for c in self._containers.values() if c.status.sandbox_id == sandbox_id and c.running]
         await asyncio.gather(*(self.stop_container(c.status.id, 0) for c in running))
-        sb.state = SANDBOX_NOTREADY
-        if self._ipam is not None:
-            self._ipam.release(sandbox_id)
 
     async def remove_pod_sandbox(self, sandbox_id: str) -> None:
-        await self.stop_pod_sandbox(sandbox_id)
-        for cid, c in list(self._containers.items()):
-            if c.status.sandbox_id == sandbox_id:
-                await self.remove_container(cid)
-        self._sandboxes.pop(sandbox_id, None)
+        await super().remove_pod_sandbox(sandbox_id)
         shutil.rmtree(self.root / "logs" / sandbox_id, ignore_errors=True)
-
-    async def pod_sandbox_status(self, sandbox_id: str) -> PodSandboxStatus:
-        return self._sandbox(sandbox_id)
-
-    async def list_pod_sandboxes(self) -> list[PodSandboxStatus]:
-        return list(self._sandboxes.values())
-
-    # -------------------------------------------------------------------------------------------- images
-    def _record_image(self, ref: images.ImageRef) -> Image:
-        img = self._images.get(ref.tagged)
-        if img is None:
-            img = self._images[ref.tagged] = Image(images.image_id(ref.tagged), [ref.tagged], [ref.repo_digest],
-                                                   images.image_size(ref))
-        return img
-
-    async def pull_image(self, image: str) -> str:
-        try:
-            ref = images.check_pull(image, tuple(self.config.unpullable_images))
-        except images.InvalidImageName as e:
-            raise CRIError("InvalidArgument", str(e)) from None
-        except images.PullError as e:
-            raise CRIError(e.code, str(e)) from None
-        return self._record_image(ref).repo_digests[0]
-
-    async def image_status(self, image: str) -> Image | None:
-        try:
-            return self._images.get(images.parse(image).tagged)
-        except images.InvalidImageName:
-            return None
-
-    async def list_images(self) -> list[Image]:
-        return list(self._images.values())
 
     # -------------------------------------------------------------------------------------------- containers
     async def create_container(self, sandbox_id: str, config: ContainerConfig,
                                sandbox_config: PodSandboxConfig) -> str:
-        sb = self._sandbox(sandbox_id)
-        if sb.state != SANDBOX_READY:
-            raise CRIError("Unknown", f'failed to create containerd container: sandbox "{sandbox_id}" is not ready')
-        ref = images.parse(config.image)
-        img = self._images.get(ref.tagged)
-        if img is None:
-            raise CRIError("NotFound", f'failed to create containerd container: image "{ref.tagged}": not found')
-        cid = self._new_id("container", sandbox_id, config.name, str(config.attempt))
-        status = ContainerStatus(cid, sandbox_id, config.name, config.attempt, CONTAINER_CREATED, ref.tagged,
-                                 img.repo_digests[0], self.clock.now(), labels=dict(config.labels),
-                                 annotations=dict(config.annotations))
+        sb, status = self._new_container_status(sandbox_id, config)
         log_path = config.log_path or str(self.root / "logs" / sandbox_id / config.name / f"{config.attempt}.log")
-        c = Container(status, config, sandbox_config, pod_ip=sb.ip or "127.0.0.1", clock=self.clock,
-                      dir=self.root / "containers" / cid, log_path=log_path, bin_dirs=self.bin_dirs)
-        self._containers[cid] = c
-        self._publish(c, "CONTAINER_CREATED_EVENT")
-        return cid
-
-    def _container(self, container_id: str) -> Container:
-        c = self._containers.get(container_id)
-        if c is None:
-            raise CRIError("NotFound", f'an error occurred when try to find container "{container_id}": not found')
-        return c
+        return self._add_container(Container(status, config, sandbox_config, pod_ip=sb.ip or "127.0.0.1",
+                                             clock=self.clock, dir=self.root / "containers" / status.id,
+                                             log_path=log_path, bin_dirs=self.bin_dirs))
 
     async def start_container(self, container_id: str) -> None:
-        c = self._container(container_id)
-        if c.status.state != CONTAINER_CREATED:
-            raise CRIError("Unknown", f"container {container_id} is not in created state")
+        c = self._created_container(container_id)
         if c.kind == ContainerKind.PROCESS and (reason := fs.unavailable_reason()):
             c.finish(128, "StartError", reason)
             self._publish(c, "CONTAINER_STOPPED_EVENT")
@@ -243,39 +133,27 @@ class ProcessRuntime:
         if c.terminate():
             return
         if timeout > 0:
-            waiter: asyncio.Future[object] = asyncio.ensure_future(asyncio.shield(c.exited))
-            sleeper: asyncio.Future[object] = asyncio.ensure_future(self.clock.sleep(timeout))
-            try:
-                await asyncio.wait({waiter, sleeper}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                waiter.cancel()
-                sleeper.cancel()
+            await self._grace_period(asyncio.shield(c.exited), timeout)
         if c.running:
-            c.kill()
-            try:
-                await asyncio.wait_for(asyncio.shield(c.exited), 5)
-            except TimeoutError:
-                pass
+            await self._kill(c)
 
     async def remove_container(self, container_id: str) -> None:
         c = self._containers.get(container_id)
         if c is None:
             return
         if c.running:
-            c.kill()
-            try:
-                await asyncio.wait_for(asyncio.shield(c.exited), 5)
-            except TimeoutError:
-                pass
+            await self._kill(c)
         del self._containers[container_id]
         c.remove_files()
         self._publish(c, "CONTAINER_DELETED_EVENT")
 
-    async def container_status(self, container_id: str) -> ContainerStatus:
-        return self._container(container_id).status
-
-    async def list_containers(self, sandbox_id: str | None = None) -> list[ContainerStatus]:
-        return [c.status for c in self._containers.values() if sandbox_id is None or c.status.sandbox_id == sandbox_id]
+    async def _kill(self, c: Container) -> None:
+        """SIGKILL to the group, then wait (5 s at most) for the main process to be reaped."""
+        c.kill()
+        try:
+            await asyncio.wait_for(asyncio.shield(c.exited), 5)
+        except TimeoutError:
+            pass
 
     async def logs(self, container_id: str, tail: int | None = None,
                    follow: bool = False) -> AsyncIterator[LogEntry]:

@@ -55,11 +55,16 @@ class ProcessSession:
 
 class AttachSession:
     """``attach``: a window onto a running container's stdio. ``kill`` only detaches (the container runs on);
-    ``wait`` returns the container's exit code when it exits."""
+    ``wait`` returns the container's exit code when it exits (0 once detached). As containerd's attach, the end of
+    the session's stdin closes the container's stdin with ``stdinOnce`` and no tty (the session then lasts until
+    the container exits); else it detaches the session, and the container reads on, for the next attach."""
 
     def __init__(self, group: ProcGroup | None, exited: asyncio.Future[int], *, tty: bool, stdin: bool,
-                 detach: Callable[[AttachSession], None]) -> None:
+                 detach: Callable[[AttachSession], None], stdin_once: bool = True) -> None:
         self.group, self._exited, self._stdin, self._detach = group, exited, stdin, detach
+        self._stdin_once = stdin_once
+        self._tty = tty
+        self._gone: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self.stdout: asyncio.StreamReader | None = asyncio.StreamReader(limit=_LIMIT)
         self.stderr: asyncio.StreamReader | None = None if tty else asyncio.StreamReader(limit=_LIMIT)
         self.detached = False
@@ -80,18 +85,30 @@ class AttachSession:
         await self.group.write(data)
 
     def close_stdin(self) -> None:
-        if self._stdin and self.group is not None:
+        if not self._stdin or self.group is None:
+            return
+        if self._stdin_once and not self._tty:
             self.group.close_stdin()
+        else:
+            self.kill()
 
     def resize(self, width: int, height: int) -> None:
         if self.group is not None:
             self.group.resize(width, height)
 
     async def wait(self) -> int:
-        return await asyncio.shield(self._exited)
+        exited = asyncio.ensure_future(asyncio.shield(self._exited))
+        try:
+            await asyncio.wait({exited, self._gone}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not exited.done():
+                exited.cancel()
+        return exited.result() if exited.done() and not exited.cancelled() else 0
 
     def kill(self) -> None:
         if not self.detached:
             self.detached = True
             self._detach(self)
             self.eof()
+            if not self._gone.done():
+                self._gone.set_result(0)
