@@ -228,10 +228,13 @@ async def _log(request: web.Request, ctx: ServerContext, rt: ResourceType, ns: s
             async for chunk in chunks:
                 await resp.write(chunk)
     except ConnectionResetError:
-        pass
+        return resp  # the client went away (kubectl logs -f stopped): nothing more to write
     finally:
         await chunks.aclose()  # type: ignore[attr-defined]
-    await resp.write_eof()
+    try:
+        await resp.write_eof()
+    except ConnectionResetError:
+        pass
     return resp
 
 

@@ -122,7 +122,8 @@ class ContainerStep:
         cfg = ContainerConfig(
             name=self.name, image=self.image, attempt=self.attempt, command=list(self.spec_c.get("command") or []),
             args=list(self.spec_c.get("args") or []), env=env, working_dir=self.spec_c.get("workingDir") or "",
-            stdin=bool(self.spec_c.get("stdin")), tty=bool(self.spec_c.get("tty")),
+            stdin=bool(self.spec_c.get("stdin")), stdin_once=bool(self.spec_c.get("stdinOnce")),
+            tty=bool(self.spec_c.get("tty")),
             labels={"io.kubernetes.container.name": self.name, "io.kubernetes.pod.name": w.name,
                     "io.kubernetes.pod.namespace": w.namespace, "io.kubernetes.pod.uid": w.key},
             annotations={"io.kubernetes.container.restartCount": str(self.attempt)},

@@ -95,8 +95,7 @@ async def serve(request: web.Request, ctx: ServerContext, pod: dict[str, Any], a
         except ApiError as e:  # behind the StreamTranslator: the client's WebSocket is already up
             await conn.send_status(channels.internal_error(e.message))
             return conn.ws
-        status = await pump(conn, session, stdin=stdin, stdout=stdout, stderr=stderr and not tty, tty=tty,
-                            detach_only=attach)
+        status = await pump(conn, session, stdin=stdin, stdout=stdout, stderr=stderr and not tty, tty=tty)
         if status is not None:
             if attach or status == 0:
                 await conn.send_status(channels.success())
@@ -109,8 +108,8 @@ async def serve(request: web.Request, ctx: ServerContext, pod: dict[str, Any], a
     return conn.ws
 
 
-async def pump(conn: ChannelConn, session: StreamSession, *, stdin: bool, stdout: bool, stderr: bool, tty: bool,
-               detach_only: bool) -> int | None:
+async def pump(conn: ChannelConn, session: StreamSession, *, stdin: bool, stdout: bool, stderr: bool,
+               tty: bool) -> int | None:
     """Copy between the WebSocket channels and the session until the process exits (its exit code) or the client
     goes away (None; an exec'd process is killed then, an attached container keeps running)."""
 
@@ -149,9 +148,8 @@ async def pump(conn: ChannelConn, session: StreamSession, *, stdin: bool, stdout
     waiter = asyncio.ensure_future(session.wait())
     try:
         await asyncio.wait({inbound, waiter}, return_when=asyncio.FIRST_COMPLETED)
-        if not waiter.done():  # the client left
-            if not detach_only:
-                session.kill()
+        if not waiter.done():  # the client left: an exec'd process is killed, an attach session detached
+            session.kill()
             return None
         code = waiter.result()
         if outs:

@@ -66,10 +66,9 @@ async def serve(request: web.Request, start: Any, command: list[str], *, stdin: 
                            return_when=asyncio.FIRST_COMPLETED)
         gone.cancel()
         if not complete.is_set():
-            if not attach:
-                session.kill()
+            session.kill()  # (an attach session: detached)
             return pipe.response
-        code = await _pump(conn, streams, session, attach)
+        code = await _pump(conn, streams, session)
         if code is None:
             return pipe.response
         for kind in ("stdout", "stderr"):
@@ -96,8 +95,7 @@ async def serve(request: web.Request, start: Any, command: list[str], *, stdin: 
     return pipe.response
 
 
-async def _pump(conn: spdy.Session, streams: dict[str, spdy.Stream], session: StreamSession,
-                attach: bool) -> int | None:
+async def _pump(conn: spdy.Session, streams: dict[str, spdy.Stream], session: StreamSession) -> int | None:
     async def copy_out(reader: asyncio.StreamReader, kind: str) -> None:
         target = streams.get(kind)
         while chunk := await reader.read(64 * 1024):
@@ -131,9 +129,8 @@ async def _pump(conn: spdy.Session, streams: dict[str, spdy.Stream], session: St
     tasks += [waiter, gone, *outs]
     try:
         await asyncio.wait({waiter, gone}, return_when=asyncio.FIRST_COMPLETED)
-        if not waiter.done():
-            if not attach:
-                session.kill()
+        if not waiter.done():  # the client left: an exec'd process is killed, an attach session detached
+            session.kill()
             return None
         if outs:
             await asyncio.wait(outs, timeout=OUTPUT_GRACE)

@@ -96,8 +96,25 @@ def test_exec_sync_for_probes_and_its_timeout(tmp_path: Path) -> None:
 def test_attach_to_a_stdin_container(tmp_path: Path) -> None:
     async def main() -> None:
         async with runtime(tmp_path) as rt:
+            # stdin: true without stdinOnce: the end of a session's stdin detaches it, the container reads on
+            kept = await run(rt, ["sh", "-c", "while read line; do echo got:$line; done; echo bye; exit 7"],
+                             stdin=True, name="kept")
+            first = await rt.attach(kept, stdin=True)
+            await first.write(b"one\n")
+            assert first.stdout is not None
+            assert await asyncio.wait_for(first.stdout.readline(), 10) == b"got:one\n"
+            first.close_stdin()
+            assert await asyncio.wait_for(first.wait(), 10) == 0 and await first.stdout.read() == b""
+            second = await rt.attach(kept, stdin=True)
+            await second.write(b"two\n")
+            assert second.stdout is not None
+            assert await asyncio.wait_for(second.stdout.readline(), 10) == b"got:two\n"
+            assert (await rt.container_status(kept)).state == CONTAINER_RUNNING
+            second.kill()
+
+            # stdinOnce: the end of the first session's stdin is the container's
             cid = await run(rt, ["sh", "-c", "while read line; do echo got:$line; done; echo bye; exit 7"],
-                            stdin=True)
+                            stdin=True, stdin_once=True)
             s = await rt.attach(cid, stdin=True)
             assert s.stdout is not None
             await s.write(b"one\ntwo\n")
@@ -186,7 +203,9 @@ def test_tty_container_attach_and_exec_ending_with_the_container(tmp_path: Path)
             cid = await run(rt, ["sh"], stdin=True, tty=True)
             s = await rt.attach(cid, tty=True, stdin=True)
             assert s.stderr is None and s.stdout is not None
-            e = await rt.exec(cid, ["sleep", "3600"])
+            e = await rt.exec(cid, ["sh", "-c", "echo started; exec sleep 3600"])
+            assert e.stdout is not None
+            assert await asyncio.wait_for(e.stdout.readline(), 10) == b"started\n"
             await s.write(b"echo attached-$((40 + 2))\n")
             seen = b""
             while b"attached-42\r\n" not in seen:
