@@ -49,8 +49,13 @@ class Slot:
 
 
 def slot_dir() -> Path:
+    """Shared by every user of the machine (their clusters share the loopback too): world-writable and sticky."""
     d = Path(tempfile.gettempdir()) / "kubelab-netslots"
-    d.mkdir(mode=0o1777, exist_ok=True)
+    try:
+        d.mkdir()
+        d.chmod(0o1777)  # mkdir's mode is cut by the umask
+    except FileExistsError:
+        pass
     return d
 
 
@@ -58,7 +63,11 @@ def lease() -> Slot:
     """The lowest free slot, held until ``release()`` (or the process's exit)."""
     d = slot_dir()
     for k in range(SLOTS):
-        fd = os.open(d / f"{k}.lock", os.O_RDWR | os.O_CREAT, 0o666)
+        path = d / f"{k}.lock"
+        try:  # flock needs only a readable descriptor: another user's lock file works as well as ours
+            fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
+        except OSError:  # cannot even read it: count the block as taken rather than risk sharing it
+            continue
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
