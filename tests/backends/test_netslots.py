@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
+import os
+import subprocess
+
+import pytest
 
 from kubelab.backends import netslots
 from kubelab.backends.embedded import EmbeddedServer, ServerConfig
@@ -12,9 +16,9 @@ def test_two_leases_in_one_process_get_different_blocks_and_a_released_block_is_
     a, b = netslots.lease(), netslots.lease()
     try:
         assert a.index != b.index
-        nets = [ipaddress.ip_network(x) for x in (a.pod_subnet, a.service_subnet, b.pod_subnet, b.service_subnet)]
+        nets = [ipaddress.IPv4Network(x) for x in (a.pod_subnet, a.service_subnet, b.pod_subnet, b.service_subnet)]
         for i, x in enumerate(nets):
-            assert x.subnet_of(ipaddress.ip_network("127.0.0.0/8"))
+            assert x.subnet_of(ipaddress.IPv4Network("127.0.0.0/8"))
             for y in nets[i + 1:]:
                 assert not x.overlaps(y)
         freed = a.index
@@ -48,3 +52,22 @@ def test_process_clusters_plan_their_addresses_from_their_own_block() -> None:
 def test_simulated_clusters_keep_kinds_addresses() -> None:
     plan = EmbeddedServer(ServerConfig(name="sim")).plan
     assert plan.pod_subnet == "10.244.0.0/16" and plan.service_subnet == "10.96.0.0/16"
+
+
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not os.access(SYSTEM_PYTHON, os.X_OK),
+                    reason="needs root and a system Python to run a child as another user")
+def test_another_user_leases_a_free_block_next_to_roots() -> None:
+    held = netslots.lease()
+    try:
+        # netslots needs only the standard library: load the file itself, as the other user
+        code = ("import importlib.util, sys; spec = importlib.util.spec_from_file_location('netslots', sys.argv[1]); "
+                "m = importlib.util.module_from_spec(spec); sys.modules['netslots'] = m; spec.loader.exec_module(m); print(m.lease().index)")
+        out = subprocess.run([SYSTEM_PYTHON, "-c", code, netslots.__file__], user=65534, group=65534,
+                             capture_output=True, text=True, timeout=60, cwd="/")
+        assert out.returncode == 0, out.stderr
+        assert int(out.stdout) != held.index
+    finally:
+        held.release()
