@@ -19,7 +19,7 @@ class LabConfig:
     crashloop_backoff_base: float = 1.0  # real 10s
     crashloop_backoff_max: float = 10.0  # real 300s
     # controller manager
-    node_monitor_grace_period: float = 6.0  # real 40s: NotReady after this long without a heartbeat
+    node_monitor_grace_period: float = 6.0  # real 50s (40s before 1.32): NotReady after this long without a heartbeat
     default_toleration_seconds: int = 10  # real 300: DefaultTolerationSeconds for not-ready/unreachable
     cronjob_check_interval: float = 1.0  # real 10s
     # scheduler
@@ -33,7 +33,7 @@ class LabConfig:
     def realistic() -> LabConfig:
         return LabConfig(image_pull_delay=2.0, container_start_delay=0.5, node_status_update_frequency=10.0,
                          node_lease_duration=40.0, crashloop_backoff_base=10.0, crashloop_backoff_max=300.0,
-                         node_monitor_grace_period=40.0, default_toleration_seconds=300,
+                         node_monitor_grace_period=50.0, default_toleration_seconds=300,
                          cronjob_check_interval=10.0, scheduler_backoff_initial=1.0, scheduler_backoff_max=10.0)
 
     def with_(self, **kw: object) -> LabConfig:

@@ -4,7 +4,7 @@ Mirrors kube-controller-manager's NodeLifecycleController (pkg/controller/nodeli
 ``node-controller``):
 
 * health: a kubelet proves it is alive by renewing its Lease in ``kube-node-lease`` and by posting the Ready
-  condition's ``lastHeartbeatTime``. When neither moved for ``node_monitor_grace_period`` (lab 6 s, real 40 s),
+  condition's ``lastHeartbeatTime``. When neither moved for ``node_monitor_grace_period`` (lab 6 s, real 50 s),
   the controller sets Ready, MemoryPressure, DiskPressure and PIDPressure to ``Unknown`` (reason
   NodeStatusUnknown, "Kubelet stopped posting node status."; conditions never posted become
   NodeStatusNeverUpdated), records ``Node <n> status is now: NodeNotReady`` on the node, and marks the node's pods
