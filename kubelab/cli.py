@@ -588,22 +588,26 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def _notebooks_dir() -> Path:
-    here = Path.cwd() / "notebooks"
-    if here.is_dir():
-        return here
-    repo = Path(__file__).resolve().parent.parent / "notebooks"
-    if repo.is_dir():
-        return repo
-    return Path.cwd()
+def _lessons_root() -> Path | None:
+    """The folder holding notebooks/ (and exercises/ beside it): the current one, else the source checkout."""
+    for base in (Path.cwd(), Path(__file__).resolve().parent.parent):
+        if (base / "notebooks").is_dir():
+            return base
+    return None
 
 
 def cmd_lab(args: argparse.Namespace) -> int:
+    """JupyterLab on the first lesson, rooted where notebooks/ and exercises/ both are (the lessons link to
+    their exercise notebooks as ../exercises/...)."""
     if importlib.util.find_spec("jupyterlab") is None:
-        _err("JupyterLab is not installed (pip install jupyterlab); the lesson notebooks come later.")
+        _err("JupyterLab is not installed: pip install jupyterlab (bash scripts/start.sh installs it and opens "
+             "the lessons)")
         return 1
-    root = _notebooks_dir()
-    argv = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={root}", "--ServerApp.ip=127.0.0.1"]
+    root = _lessons_root()
+    argv = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={root or Path.cwd()}",
+            "--ServerApp.ip=127.0.0.1"]
+    if root is not None and (root / "notebooks" / "01-architecture.ipynb").is_file():
+        argv.append("--LabApp.default_url=/lab/tree/notebooks/01-architecture.ipynb")
     try:
         return subprocess.call(argv)
     except KeyboardInterrupt:

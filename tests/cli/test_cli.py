@@ -487,6 +487,27 @@ def test_lab_without_jupyterlab(monkeypatch: pytest.MonkeyPatch, capsys: pytest.
     assert "JupyterLab is not installed" in capsys.readouterr().err
 
 
+def test_lab_opens_the_first_lesson_rooted_beside_the_exercises(monkeypatch: pytest.MonkeyPatch,
+                                                                 tmp_path: Path) -> None:
+    if importlib.util.find_spec("jupyterlab") is None:
+        pytest.skip("JupyterLab is not installed")
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "01-architecture.ipynb").write_text("{}")
+    monkeypatch.chdir(tmp_path)
+    calls: list[list[str]] = []
+
+    def call(argv: list[str]) -> int:
+        calls.append(argv)
+        return 0
+
+    monkeypatch.setattr(cli.subprocess, "call", call)
+    assert cli.main(["lab"]) == 0
+    argv = calls[0]
+    assert argv[1:3] == ["-m", "jupyterlab"] and f"--ServerApp.root_dir={tmp_path}" in argv
+    assert "--LabApp.default_url=/lab/tree/notebooks/01-architecture.ipynb" in argv
+    assert "--ServerApp.ip=127.0.0.1" in argv
+
+
 # ------------------------------------------------------------------------------------ subprocesses
 
 
