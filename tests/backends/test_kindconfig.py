@@ -5,20 +5,12 @@ from __future__ import annotations
 import pytest
 
 from kubelab.backends.kindconfig import ConfigError, load, plan
-
-THREE = """\
-kind: Cluster
-apiVersion: kind.x-k8s.io/v1alpha4
-nodes:
-- role: control-plane
-- role: worker
-- role: worker
-"""
+from tests.helpers import THREE_NODES
 
 
 def test_three_node_example_verbatim(tmp_path) -> None:  # type: ignore[no-untyped-def]
     f = tmp_path / "clusters.yml"
-    f.write_text(THREE)
+    f.write_text(THREE_NODES)
     p = load(f, "local")
     assert [n.name for n in p.nodes] == ["local-control-plane", "local-worker", "local-worker2"]
     cp = p.control_plane

@@ -4,50 +4,28 @@ example: nodes, scheduling, Deployments and rollouts, self-healing, node failure
 from __future__ import annotations
 
 import json
-import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
+from tests import helpers
 from tests.conftest import Cluster
-
-THREE_NODES = """\
-kind: Cluster
-apiVersion: kind.x-k8s.io/v1alpha4
-nodes:
-- role: control-plane
-- role: worker
-- role: worker
-"""
+from tests.helpers import THREE_NODES, embedded_cluster
 
 
 @pytest.fixture(scope="module")
 def kind3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    from kubelab.backends.embedded import EmbeddedServer, ServerConfig
-    from kubelab.kubeconfig import write_context
-
     d = tmp_path_factory.mktemp("kind3")
     cfg = d / "clusters.yml"
     cfg.write_text(THREE_NODES)
-    srv = EmbeddedServer(ServerConfig(name="local", cluster_config=cfg, control_plane=True)).start()
-    kc = d / "kubeconfig"
-    write_context(kc, "kubelab-local", srv.url, srv.pki.ca_cert_pem, srv.pki.admin_cert_pem, srv.pki.admin_key_pem)
-    try:
-        yield Cluster(srv, kc, "kubelab-local")
-    finally:
-        srv.stop()
+    with embedded_cluster(d, "local", cluster_config=cfg, control_plane=True) as c:
+        yield c
 
 
-def wait_for(fn, timeout: float = 30, interval: float = 0.2):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"condition not met in {timeout}s; last value: {last!r}")
+def wait_for(fn: Callable[[], Any], timeout: float = 30, interval: float = 0.2) -> Any:
+    return helpers.wait_for(fn, timeout, interval)
 
 
 def pods(c: Cluster, ns: str, selector: str = "") -> list[dict]:  # type: ignore[type-arg]

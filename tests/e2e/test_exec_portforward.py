@@ -23,6 +23,7 @@ import pytest
 
 from tests.conftest import KUBECTL
 from tests.e2e.streaming_double import swap_in
+from tests.helpers import eventually
 
 KIND = """kind: Cluster
 apiVersion: kind.x-k8s.io/v1alpha4
@@ -107,14 +108,6 @@ def _pod(name: str, node: str, containers: list[str], image: str = "busybox") ->
     return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": {
         "nodeName": node,
         "containers": [{"name": c, "image": image, "command": ["sleep", "3600"], "stdin": True} for c in containers]}}
-
-
-def eventually(check: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached")
-        time.sleep(0.1)
 
 
 # ------------------------------------------------------------------------------------------------ exec

@@ -13,7 +13,6 @@ import re
 import socket
 import subprocess
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -23,7 +22,9 @@ from typing import Any
 import pexpect
 import pytest
 
+from tests import helpers
 from tests.conftest import KUBECTL, Cluster
+from tests.helpers import embedded_cluster
 
 CLUSTERS_YML = Path(__file__).resolve().parents[2] / "clusters.yml"
 Obj = dict[str, Any]
@@ -40,17 +41,9 @@ pytestmark = pytest.mark.skipif(_reason() is not None, reason=f"process runtime 
 
 @pytest.fixture(scope="module")
 def kind3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    from kubelab.backends.embedded import EmbeddedServer, ServerConfig
-    from kubelab.kubeconfig import write_context
-
-    d = tmp_path_factory.mktemp("procpods")
-    srv = EmbeddedServer(ServerConfig(name="pp", cluster_config=CLUSTERS_YML, runtime="process")).start()
-    kc = d / "kubeconfig"
-    write_context(kc, "kubelab-pp", srv.url, srv.pki.ca_cert_pem, srv.pki.admin_cert_pem, srv.pki.admin_key_pem)
-    try:
-        yield Cluster(srv, kc, "kubelab-pp")
-    finally:
-        srv.stop()
+    with embedded_cluster(tmp_path_factory.mktemp("procpods"), "pp", cluster_config=CLUSTERS_YML,
+                          runtime="process") as c:
+        yield c
 
 
 def argv(c: Cluster, *args: str) -> list[str]:
@@ -62,14 +55,7 @@ def kenv(c: Cluster) -> dict[str, str]:
 
 
 def wait_for(fn: Callable[[], Any], timeout: float = 60, interval: float = 0.3) -> Any:
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"condition not met in {timeout}s; last value: {last!r}")
+    return helpers.wait_for(fn, timeout, interval)
 
 
 def readline(f: Any, timeout: float = 30) -> str:

@@ -6,22 +6,13 @@ that node's containers, and stopping the cluster leaves none of its processes be
 from __future__ import annotations
 
 import json
-import time
 import urllib.request
 from collections.abc import Iterator
 
 import pytest
 
 from tests.conftest import Cluster
-
-THREE_NODES = """\
-kind: Cluster
-apiVersion: kind.x-k8s.io/v1alpha4
-nodes:
-- role: control-plane
-- role: worker
-- role: worker
-"""
+from tests.helpers import THREE_NODES, embedded_cluster, wait_for
 
 WEB = """\
 apiVersion: apps/v1
@@ -67,30 +58,11 @@ pytestmark = pytest.mark.skipif(_reason() is not None, reason=f"process runtime 
 
 @pytest.fixture(scope="module")
 def proc3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    from kubelab.backends.embedded import EmbeddedServer, ServerConfig
-    from kubelab.kubeconfig import write_context
-
     d = tmp_path_factory.mktemp("proc3")
     cfg = d / "clusters.yml"
     cfg.write_text(THREE_NODES)
-    srv = EmbeddedServer(ServerConfig(name="proc", cluster_config=cfg, runtime="process")).start()
-    kc = d / "kubeconfig"
-    write_context(kc, "kubelab-proc", srv.url, srv.pki.ca_cert_pem, srv.pki.admin_cert_pem, srv.pki.admin_key_pem)
-    try:
-        yield Cluster(srv, kc, "kubelab-proc")
-    finally:
-        srv.stop()
-
-
-def wait_for(fn, timeout: float = 60, interval: float = 0.2):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"condition not met in {timeout}s; last value: {last!r}")
+    with embedded_cluster(d, "proc", cluster_config=cfg, runtime="process") as c:
+        yield c
 
 
 def http_get(url: str) -> str:

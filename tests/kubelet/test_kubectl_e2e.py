@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import KUBECTL
+from tests.helpers import embedded_cluster, eventually
 
 KIND = """kind: Cluster
 apiVersion: kind.x-k8s.io/v1alpha4
@@ -34,26 +34,10 @@ class Kubectl:
 
 @pytest.fixture(scope="module")
 def kubectl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kubectl]:
-    from kubelab.backends.embedded import EmbeddedServer, ServerConfig
-    from kubelab.kubeconfig import write_context
-
     d = tmp_path_factory.mktemp("kubelet-e2e")
     (d / "kind.yaml").write_text(KIND)
-    srv = EmbeddedServer(ServerConfig(name="kl", control_plane=True, cluster_config=d / "kind.yaml")).start()
-    kc = d / "kubeconfig"
-    write_context(kc, "kubelab-kl", srv.url, srv.pki.ca_cert_pem, srv.pki.admin_cert_pem, srv.pki.admin_key_pem)
-    try:
-        yield Kubectl(kc)
-    finally:
-        srv.stop()
-
-
-def eventually(check: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached")
-        time.sleep(0.1)
+    with embedded_cluster(d, "kl", control_plane=True, cluster_config=d / "kind.yaml") as c:
+        yield Kubectl(c.kubeconfig)
 
 
 def pod(name: str, command: list[str], image: str = "busybox", policy: str = "Always") -> str:

@@ -5,8 +5,7 @@ and two clusters side by side."""
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,15 +15,8 @@ import pytest
 import kubelab
 from kubelab.lab import Cluster, KubectlError
 from kubelab.lab.frames import table_to_frame
-
-THREE_NODES = """\
-kind: Cluster
-apiVersion: kind.x-k8s.io/v1alpha4
-nodes:
-- role: control-plane
-- role: worker
-- role: worker
-"""
+from tests import helpers
+from tests.helpers import THREE_NODES
 
 WEB_YAML = """\
 apiVersion: v1
@@ -58,15 +50,8 @@ def deployment(name: str, replicas: int = 1) -> dict[str, Any]:
                                   "spec": {"containers": [{"name": "c", "image": "nginx:1.27"}]}}}}
 
 
-def wait_for(fn, timeout: float = 30, interval: float = 0.2):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"condition not met in {timeout}s; last value: {last!r}")
+def wait_for(fn: Callable[[], Any], timeout: float = 30, interval: float = 0.2) -> Any:
+    return helpers.wait_for(fn, timeout, interval)
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import kubelab
 from kubelab.backends import runtimes
 from kubelab.backends.processes import find
 from kubelab.lab import Cluster
+from tests.helpers import wait_for
 
 REPO = Path(kubelab.__file__).resolve().parent.parent
 KUBECTL = str(Path(sys.executable).with_name("kubectl"))
@@ -27,17 +27,6 @@ SLEEPER = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "sleeper"},
            "spec": {"containers": [{"name": "c", "image": "busybox:1.36", "command": ["sleep", "3600"]}]}}
 needs_process = pytest.mark.skipif(runtimes.process_unavailable_reason() is not None,
                                    reason=f"process runtime unavailable: {runtimes.process_unavailable_reason()}")
-
-
-def wait_for(fn, timeout: float = 60, interval: float = 0.2):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"condition not met in {timeout}s; last value: {last!r}")
 
 
 @pytest.fixture(scope="module")

@@ -21,15 +21,7 @@ from traitlets.config import Config
 
 from kubelab.notebook import magics
 from kubelab.notebook.magics import parse_table, verb_index, yaml_error
-
-KIND_CONFIG = """\
-kind: Cluster
-apiVersion: kind.x-k8s.io/v1alpha4
-nodes:
-- role: control-plane
-- role: worker
-- role: worker
-"""
+from tests.helpers import THREE_NODES
 
 CONFIGMAP = """\
 apiVersion: v1
@@ -186,7 +178,7 @@ def _make_lab_cluster(ip: InteractiveShell, d: Path) -> None:
 def magic_cluster(request: pytest.FixtureRequest, ip: InteractiveShell,
                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     d = tmp_path_factory.mktemp(f"magic-{request.param}")
-    (d / "kind.yml").write_text(KIND_CONFIG)
+    (d / "kind.yml").write_text(THREE_NODES)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("KUBECONFIG", str(d / "kubeconfig"))  # ~/.kube/config stays untouched
         mp.setenv("KUBECACHEDIR", str(d / "cache"))
