@@ -105,6 +105,13 @@ def rfc3339_micro(t: _dt.datetime) -> str:
     return t.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
+def rfc3339_nano(t: _dt.datetime) -> str:
+    """Go's time.RFC3339Nano (trailing zeros of the fraction trimmed): log line stamps, CRI timestamps."""
+    t = t.astimezone(_dt.UTC)
+    frac = f"{t.microsecond:06d}".rstrip("0")
+    return t.strftime("%Y-%m-%dT%H:%M:%S") + (f".{frac}" if frac else "") + "Z"
+
+
 def parse_time(s: str) -> _dt.datetime:
     return _dt.datetime.fromisoformat(s.replace("Z", "+00:00"))
 

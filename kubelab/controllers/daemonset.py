@@ -31,6 +31,7 @@ from typing import Any
 
 from kubelab.api.errors import ApiError
 from kubelab.api.selectors import label_selector_from_dict
+from kubelab.api.taints import tolerates
 from kubelab.client.informer import meta_key, split_key
 from kubelab.clock import parse_time
 from kubelab.controllers.history import (
@@ -84,17 +85,6 @@ def add_daemon_tolerations(spec: Obj) -> None:
         else:
             tols.append(dict(w))
     spec["tolerations"] = tols
-
-
-def tolerates(toleration: Obj, taint: Obj) -> bool:
-    """Toleration.ToleratesTaint."""
-    if toleration.get("effect") and toleration.get("effect") != taint.get("effect"):
-        return False
-    if toleration.get("key") and toleration.get("key") != taint.get("key"):
-        return False
-    if toleration.get("operator") == "Exists":
-        return True
-    return (toleration.get("value") or "") == (taint.get("value") or "")
 
 
 def _requirement_matches(req: Obj, values: dict[str, str]) -> bool:

@@ -29,6 +29,7 @@ import datetime as _dt
 from typing import Any
 
 from kubelab.api.errors import ApiError
+from kubelab.api.taints import tolerates
 from kubelab.client import Client, InformerFactory
 from kubelab.clock import parse_time, rfc3339
 from kubelab.config import LabConfig
@@ -45,22 +46,6 @@ _EPSILON = 0.01
 
 
 # ------------------------------------------------------------------------------------------------ pure helpers
-def tolerates(toleration: Obj, taint: Obj) -> bool:
-    """Toleration.ToleratesTaint."""
-    effect = toleration.get("effect") or ""
-    if effect and effect != taint.get("effect"):
-        return False
-    key = toleration.get("key") or ""
-    if key and key != taint.get("key"):
-        return False
-    op = toleration.get("operator") or "Equal"
-    if op == "Exists":
-        return True
-    if op == "Equal":
-        return (toleration.get("value") or "") == (taint.get("value") or "")
-    return False
-
-
 def matching_tolerations(taints: list[Obj], tolerations: list[Obj]) -> tuple[bool, list[Obj]]:
     """GetMatchingTolerations: (every taint tolerated?, the first toleration that tolerates each)."""
     used: list[Obj] = []

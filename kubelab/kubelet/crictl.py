@@ -25,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from kubelab.clock import rfc3339_nano as _go_rfc3339_nano
 from kubelab.kubelet.runtime import CONTAINER_CREATED, CONTAINER_EXITED, CRIError, Runtime
 
 VERSION = "1.34.0"
@@ -103,12 +104,8 @@ def _nanos(t: _dt.datetime | None) -> int:
 
 
 def rfc3339_nano(t: _dt.datetime | None) -> str:
-    """Go's time.RFC3339Nano (trailing zeros of the fraction dropped); the zero time for None."""
-    if t is None:
-        return "0001-01-01T00:00:00Z"
-    t = t.astimezone(_dt.UTC)
-    frac = f"{t.microsecond:06d}".rstrip("0")
-    return t.strftime("%Y-%m-%dT%H:%M:%S") + (f".{frac}" if frac else "") + "Z"
+    """Go's time.RFC3339Nano; the zero time for None."""
+    return "0001-01-01T00:00:00Z" if t is None else _go_rfc3339_nano(t)
 
 
 # ------------------------------------------------------------------------------------------------ arguments

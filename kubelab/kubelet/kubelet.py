@@ -34,11 +34,10 @@ from typing import TYPE_CHECKING, Any
 
 from kubelab.api.errors import ApiError
 from kubelab.client import Client
-from kubelab.clock import rfc3339, rfc3339_micro
+from kubelab.clock import rfc3339, rfc3339_micro, rfc3339_nano
 from kubelab.config import LabConfig
 from kubelab.kubelet import etchosts, lifecycle, node_status
 from kubelab.kubelet.backoff import Backoff
-from kubelab.kubelet.logs import rfc3339_nano
 from kubelab.kubelet.nodespec import NodeSpec
 from kubelab.kubelet.pod_workers import PodWorker
 from kubelab.kubelet.prober import ProbeManager

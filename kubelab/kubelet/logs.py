@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from kubelab.api import errors
 from kubelab.api.errors import ApiError
-from kubelab.clock import parse_time
+from kubelab.clock import parse_time, rfc3339_nano
 from kubelab.kubelet.runtime import Runtime
 from kubelab.kubelet.status import container_status
 
@@ -25,13 +25,6 @@ if TYPE_CHECKING:
     from kubelab.kubelet.kubelet import Kubelet
 
 Obj = dict[str, Any]
-
-
-def rfc3339_nano(t: _dt.datetime) -> str:
-    """Go's time.RFC3339Nano: nanoseconds with trailing zeros trimmed."""
-    t = t.astimezone(_dt.UTC)
-    frac = f"{t.microsecond:06d}000".rstrip("0")
-    return t.strftime("%Y-%m-%dT%H:%M:%S") + (f".{frac}" if frac else "") + "Z"
 
 
 def _truthy(v: str | None) -> bool:

@@ -13,16 +13,10 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from kubelab.clock import rfc3339_nano
 from kubelab.kubelet.runtime import LogEntry
 
 MAX_LINE = 16 * 1024  # containerd's default max_container_log_line_size
-
-
-def rfc3339_nano(t: _dt.datetime) -> str:
-    """Go's time.RFC3339Nano (trailing zeros of the fraction trimmed), as containerd stamps each line."""
-    t = t.astimezone(_dt.UTC)
-    frac = f"{t.microsecond:06d}".rstrip("0")
-    return t.strftime("%Y-%m-%dT%H:%M:%S") + (f".{frac}" if frac else "") + "Z"
 
 
 def parse_time(s: str) -> _dt.datetime:

@@ -21,6 +21,7 @@ from kubelab.api.selectors import (
     NOT_IN,
     Requirement,
 )
+from kubelab.api.taints import tolerates
 from kubelab.api.validation.quantity import parse_quantity
 
 Obj = dict[str, Any]
@@ -57,22 +58,6 @@ def int_value(q: object) -> int:
 
 
 # ------------------------------------------------------------------------------------------ taints/tolerations
-def tolerates(toleration: Mapping[str, Any], taint: Mapping[str, Any]) -> bool:
-    """Toleration.ToleratesTaint: empty effect/key match all; operator Exists ignores the value."""
-    effect = toleration.get("effect") or ""
-    if effect and effect != taint.get("effect"):
-        return False
-    key = toleration.get("key") or ""
-    if key and key != taint.get("key"):
-        return False
-    op = toleration.get("operator") or "Equal"
-    if op == "Exists":
-        return True
-    if op == "Equal":
-        return (toleration.get("value") or "") == (taint.get("value") or "")
-    return False
-
-
 def tolerations_tolerate(tolerations: Iterable[Mapping[str, Any]], taint: Mapping[str, Any]) -> bool:
     return any(tolerates(t, taint) for t in tolerations)
 
