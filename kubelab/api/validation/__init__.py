@@ -127,8 +127,11 @@ def _dedupe(errs: list[FieldError]) -> list[FieldError]:
     return out
 
 
-def validate_create(rt: ResourceType, obj: Obj) -> list[FieldError]:
-    """The field errors kube-apiserver reports when creating obj (already defaulted), [] when valid."""
+def validate_create(rt: ResourceType, obj: Obj, *, loopback_endpoints: bool = False) -> list[FieldError]:
+    """The field errors kube-apiserver reports when creating obj (already defaulted), [] when valid.
+    ``loopback_endpoints`` lets Endpoints carry 127.0.0.0/8 addresses (process-runtime clusters)."""
+    if loopback_endpoints and (rt.group, rt.kind) == ("", "Endpoints"):
+        return _dedupe(core.validate_endpoints(obj, allow_loopback=True))
     if rt.custom:
         return _dedupe(other.validate_custom_resource(obj, rt.namespaced))
     fn = _CREATE.get((rt.group, rt.kind))
@@ -137,8 +140,10 @@ def validate_create(rt: ResourceType, obj: Obj) -> list[FieldError]:
     return _dedupe(fn(obj))
 
 
-def validate_update(rt: ResourceType, new: Obj, old: Obj) -> list[FieldError]:
+def validate_update(rt: ResourceType, new: Obj, old: Obj, *, loopback_endpoints: bool = False) -> list[FieldError]:
     """The field errors for replacing old with new (both defaulted), including immutability rules."""
+    if loopback_endpoints and (rt.group, rt.kind) == ("", "Endpoints"):
+        return _dedupe(validate_object_meta_update(new, old) + core.validate_endpoints(new, allow_loopback=True))
     if rt.custom:
         return _dedupe(other.validate_custom_resource_update(new, old))
     fn = _UPDATE.get((rt.group, rt.kind))

@@ -1637,14 +1637,14 @@ def validate_service(svc: Obj) -> list[FieldError]:
     return errs
 
 
-def _validate_non_special_ip(ip: str, path: str) -> list[FieldError]:
+def _validate_non_special_ip(ip: str, path: str, allow_loopback: bool = False) -> list[FieldError]:
     addr = n.parse_ip(ip)
     if addr is None:
         return [invalid(path, ip, "must be a valid IP address")]
     errs: list[FieldError] = []
     if addr.is_unspecified:
         errs.append(invalid(path, ip, f"may not be unspecified ({ip})"))
-    if addr.is_loopback:
+    if addr.is_loopback and not allow_loopback:
         errs.append(invalid(path, ip, "may not be in the loopback range (127.0.0.0/8, ::1/128)"))
     if addr.is_link_local:
         errs.append(invalid(path, ip, "may not be in the link-local range (169.254.0.0/16, fe80::/10)"))
@@ -2053,7 +2053,8 @@ def validate_pv_update(new: Obj, old: Obj) -> list[FieldError]:
 # ------------------------------------------------------------------------------------------------------------
 
 
-def validate_endpoints(ep: Obj) -> list[FieldError]:
+def validate_endpoints(ep: Obj, allow_loopback: bool = False) -> list[FieldError]:
+    """``allow_loopback``: a lab deviation for process-runtime clusters, whose pods live on 127.0.0.0/8."""
     errs = validate_object_meta(ep, True, n.name_is_dns_subdomain)
     for i, ss in enumerate(ll(ep, "subsets")):
         ip = f"subsets[{i}]"
@@ -2073,7 +2074,7 @@ def validate_endpoints(ep: Obj) -> list[FieldError]:
                         invalid(child(ap, "nodeName"), s(addr, "nodeName"), m)
                         for m in n.name_is_dns_subdomain(s(addr, "nodeName"), False)
                     )
-                errs.extend(_validate_non_special_ip(s(addr, "ip"), child(ap, "ip")))
+                errs.extend(_validate_non_special_ip(s(addr, "ip"), child(ap, "ip"), allow_loopback))
         ports = ll(ss, "ports")
         for j, port in enumerate(ports):
             pp = f"{ip}.ports[{j}]"
