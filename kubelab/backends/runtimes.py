@@ -12,7 +12,6 @@ can pin ``simulated`` to keep memory low). The low-level ``ServerConfig`` defaul
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Callable
 
@@ -21,15 +20,9 @@ RUNTIMES = ("process", "simulated")
 
 def process_unavailable_reason() -> str | None:
     """Why the process runtime cannot run on this machine, or None when it can."""
-    try:
-        mod = importlib.import_module("kubelab.kubelet.process")
-    except ImportError as e:
-        return f"the process runtime is not part of this installation ({e})"
-    reason = getattr(mod, "process_runtime_unavailable_reason", None)
-    if not callable(reason):
-        return "the process runtime is not part of this installation"
-    result = reason()
-    return str(result) if result else None
+    from kubelab.kubelet.process import process_runtime_unavailable_reason
+
+    return process_runtime_unavailable_reason()
 
 
 def choose_runtime(requested: str | None, note: Callable[[str], None] | None = None) -> str:
